@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` (set up, run the main job) and `make test`
+# (set up, run the whole suite: ruff, mypy strict, pytest). Only Python >= 3.11 is needed.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN = $(VENV)/bin
+OUT ?= out/demo
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || (echo "Python >= 3.11 is required" && exit 1)
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/a2p scenarios
+	$(BIN)/a2p simulate outage-drift --seeds 3 --out $(OUT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks.routing_quality
+	$(BIN)/python -m benchmarks.router_speed
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .pytest_cache .ruff_cache
