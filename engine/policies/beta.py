@@ -1,0 +1,61 @@
+"""Shared machinery of the policies that keep Beta evidence per arm."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.policies.base import Policy
+from engine.policies.batches import FeedbackBatch
+from engine.policies.economics import Economics
+from engine.policies.space import ArmSpace
+from engine.stats.outcomes import OutcomeStats
+
+
+class BetaPolicy(Policy):
+    """A policy over :class:`OutcomeStats`; the posterior is computed once per (time, update)."""
+
+    def __init__(
+        self,
+        space: ArmSpace,
+        rng: np.random.Generator,
+        economics: Economics | None = None,
+        *,
+        half_life_s: float = math.inf,
+        pending: bool = False,
+        timeout_s: float = 900.0,
+        **base: float,
+    ) -> None:
+        super().__init__(space, rng, economics, **base)  # type: ignore[arg-type]
+        if not (half_life_s > 0 and timeout_s > 0):
+            raise ValueError("half_life_s and timeout_s must be positive")
+        self.half_life_s = half_life_s
+        self.pending = pending
+        self.timeout_s = timeout_s
+        self._stats = OutcomeStats(
+            space.n_arms, space.n_routes, half_life_s=half_life_s, pending=pending, timeout_s=timeout_s
+        )
+        self._updates = 0
+        self._cache: tuple[float, int, NDArray[np.float64], NDArray[np.float64]] | None = None
+
+    def _grow(self, n_arms: int, n_routes: int) -> None:
+        self._stats.grow(n_arms, n_routes)
+        self._cache = None
+
+    def _learn(self, feedback: FeedbackBatch) -> None:
+        self._stats.update(feedback, self.space.arm_route)
+        self._updates += 1
+
+    def _posterior(self, now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        c = self._cache
+        if c is None or c[0] != now or c[1] != self._updates or len(c[2]) != self.space.n_arms:
+            a, b = self._stats.posterior(now, self.space.arm_route)
+            c = self._cache = (now, self._updates, a, b)
+        return c[2], c[3]
+
+    def _means(self, now: float) -> NDArray[np.float64]:
+        a, b = self._posterior(now)
+        result: NDArray[np.float64] = a / (a + b)
+        return result

@@ -1,0 +1,82 @@
+"""TPS budgets per arm and the fill that respects them.
+
+Capacity-aware routing fills routes in order of each request's own (sampled) score: a request takes
+its best route that still has budget, so overflow spills to the next-best route instead of queueing
+behind a throttled one. Within a route, OTP is served before transactional before marketing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.domain.enums import Lane
+
+
+class TokenBuckets:
+    """One bucket per arm refilled at the arm's TPS, holding at most ``window_s`` seconds of it."""
+
+    def __init__(self, window_s: float) -> None:
+        if not window_s > 0:
+            raise ValueError("capacity window_s must be positive")
+        self.window_s = window_s
+        self._tokens = np.empty(0)
+        self._last: float | None = None
+
+    def refill(self, now: float, tps: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Bring buckets to ``now`` and return the tokens available per arm."""
+        if len(self._tokens) < len(tps):
+            fresh = tps[len(self._tokens) :] * self.window_s
+            self._tokens = np.concatenate([self._tokens, fresh])
+        if self._last is not None and now > self._last:
+            self._tokens += tps * (now - self._last)
+        np.minimum(self._tokens, tps * self.window_s, out=self._tokens)
+        self._last = now if self._last is None else max(self._last, now)
+        return self._tokens
+
+    def consume(self, arms: NDArray[np.int64]) -> None:
+        # Overflow drives a bucket negative: the debt is the backlog the channel must work off.
+        self._tokens -= np.bincount(arms, minlength=len(self._tokens))
+
+
+def _rank_within(groups: NDArray[np.int64], priority: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Position of each element inside its group, higher priority (lower value) first."""
+    order = np.lexsort((priority, groups))
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - run_start
+    return rank
+
+
+def fill(
+    scores: NDArray[np.float64],
+    arms: NDArray[np.int64],
+    lanes: NDArray[np.int64],
+    tokens: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """Column chosen for each request: its best-scored candidate with budget left.
+
+    ``scores`` is ``-inf`` for invalid candidates. A request whose every candidate is out of budget
+    goes to its best-scored one (it will queue there); a request with no valid candidate gets 0.
+    """
+    n, k = scores.shape
+    order = np.argsort(-scores, axis=1, kind="stable")
+    chosen = order[:, 0].copy()
+    left = np.floor(np.maximum(tokens, 0.0))
+    waiting = np.arange(n)
+    for r in range(k):
+        col = order[waiting, r]
+        # Scores are sorted, so once a request's r-th choice is invalid all later ones are too:
+        # it keeps its first choice and overflows there.
+        usable = np.isfinite(scores[waiting, col])
+        waiting, col = waiting[usable], col[usable]
+        arm = arms[waiting, col]
+        granted = _rank_within(arm, lanes[waiting]) < left[arm]
+        chosen[waiting[granted]] = col[granted]
+        left -= np.bincount(arm[granted], minlength=len(left))
+        waiting = waiting[~granted]
+        if len(waiting) == 0:
+            break
+    return chosen
