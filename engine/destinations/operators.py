@@ -83,18 +83,18 @@ class OperatorTable:
 
     def _add(self, op: Operator) -> None:
         if op.mcc_mnc in self._by_id:
-            raise _Conflict("mcc_mnc", f"duplicate operator {op.mcc_mnc}")
+            raise _ConflictError("mcc_mnc", f"duplicate operator {op.mcc_mnc}")
         keys = [(op.country, _fold(carrier)) for carrier in op.carrier_names]
         for key in keys:
             if key in self._by_carrier:
                 other = self._by_carrier[key].mcc_mnc
                 problem = f"carrier {key[1]!r} in {op.country} already names {other}"
-                raise _Conflict("carrier_names", problem)
+                raise _ConflictError("carrier_names", problem)
         self._by_id[op.mcc_mnc] = op
         self._by_carrier.update(dict.fromkeys(keys, op))
 
 
-class _Conflict(ValueError):
+class _ConflictError(ValueError):
     """An operator that clashes with one already in the table."""
 
     def __init__(self, field: str, problem: str) -> None:
@@ -116,10 +116,12 @@ def _parse(lines: Iterable[str], source: str) -> OperatorTable:
             where = f"line {reader.line_num}"
             try:
                 table._add(_operator(row, where, source))
-            except _Conflict as exc:
+            except _ConflictError as exc:
                 raise ConfigError(source, f"{where}, {exc.field}", exc.problem) from None
     except csv.Error as exc:
-        raise ConfigError(source, f"line {reader.line_num}", f"malformed CSV: {exc}") from exc
+        # DictReader.line_num is only updated after a good row; its inner reader is current.
+        where = f"line {reader.reader.line_num}"
+        raise ConfigError(source, where, f"malformed CSV: {exc}") from exc
     return table
 
 

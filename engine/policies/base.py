@@ -52,6 +52,7 @@ class Policy(ABC):
         *,
         explore: float = 0.0,
         propensity_samples: int = 16,
+        propensity_refresh_s: float = 30.0,
         capacity_window_s: float = 5.0,
     ) -> None:
         if not 0.0 <= explore < 1.0:
@@ -62,10 +63,15 @@ class Policy(ABC):
         self.economics = economics or Economics()
         self.explore = explore
         self.propensity_samples = propensity_samples
+        self.propensity_refresh_s = propensity_refresh_s
         self._rng = rng
         self._buckets = TokenBuckets(capacity_window_s)
         self._arms_seen = 0
         self._routes_seen = 0
+        # Win probabilities per (context * lanes + lane, candidate slot), and when each was drawn.
+        self._win = np.zeros((0, 0))
+        self._win_at = np.zeros(0)
+        self._win_version = -1
 
     # -- the interface -------------------------------------------------------------------------
 
@@ -101,10 +107,14 @@ class Policy(ABC):
     # -- hooks -----------------------------------------------------------------------------------
 
     @abstractmethod
-    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _scores(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         """Score of each candidate ``[request, slot]``; higher wins. Invalid slots are masked after."""
 
-    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _expected(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         """What the policy believes each candidate is worth, without sampling noise."""
         return self._scores(requests, arms, valid) if not self.stochastic else np.zeros(arms.shape)
 
@@ -142,30 +152,41 @@ class Policy(ABC):
         """Probability of choosing ``pos``, mixed with the uniform exploration floor.
 
         Deterministic policies choose with probability 1. Stochastic ones re-draw their scores
-        ``propensity_samples`` times per distinct (context, lane) in the batch and count how often
-        each candidate wins; a route taken because better ones were out of budget gets the
-        estimate of the route itself, floored at half a sample so no propensity is ever zero.
+        ``propensity_samples`` times per (context, lane) and count how often each candidate wins;
+        the estimate is reused for ``propensity_refresh_s`` seconds, since beliefs move slowly and
+        re-drawing for every message would cost more than deciding. A route taken because better
+        ones were out of budget gets the route's own estimate, floored at half a sample so that no
+        propensity is ever zero.
         """
-        n_valid = valid.sum(axis=1)
-        uniform = self.explore / np.maximum(n_valid, 1)
+        uniform = self.explore / np.maximum(valid.sum(axis=1), 1)
         if not self.stochastic:
             return (1.0 - self.explore) + uniform
-        m = self.propensity_samples
         key = requests.context * len(Lane) + requests.lane
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        replay = RequestBatch(
-            requests.now, np.repeat(requests.context[first], m), np.repeat(requests.lane[first], m)
-        )
-        g_arms, g_valid = arms[first].repeat(m, axis=0), valid[first].repeat(m, axis=0)
-        draws = np.where(g_valid, self._scores(replay, g_arms, g_valid), -np.inf)
-        winners = np.argmax(draws, axis=1).reshape(len(first), m)
-        k = arms.shape[1]
-        counts = np.zeros((len(first), k))
-        np.add.at(counts, (np.repeat(np.arange(len(first)), m), winners.ravel()), 1.0)
-        p = np.maximum(counts[inverse.ravel(), pos], 0.5) / m
-        result: NDArray[np.float64] = (1.0 - self.explore) * np.minimum(p, 1.0) + uniform
+        self._refresh_wins(requests.now, np.unique(key), arms.shape[1])
+        p = np.minimum(np.maximum(self._win[key, pos], 0.5 / self.propensity_samples), 1.0)
+        result: NDArray[np.float64] = (1.0 - self.explore) * p + uniform
         return result
+
+    def _refresh_wins(self, now: float, keys: NDArray[np.int64], width: int) -> None:
+        groups = len(self.space.contexts) * len(Lane)
+        if self._win_version != self.space.version or self._win.shape != (groups, width):
+            self._win, self._win_at = np.zeros((groups, width)), np.full(groups, -np.inf)
+            self._win_version = self.space.version
+        stale = keys[now - self._win_at[keys] >= self.propensity_refresh_s]
+        if len(stale) == 0:
+            return
+        m = self.propensity_samples
+        contexts, lanes = np.repeat(stale // len(Lane), m), np.repeat(stale % len(Lane), m)
+        g_arms, g_valid = self.space.candidates(contexts)
+        draws = self._scores(RequestBatch(now, contexts, lanes), g_arms, g_valid)
+        winners = np.argmax(np.where(g_valid, draws, -np.inf), axis=1)
+        counts = np.zeros((len(stale), width))
+        np.add.at(counts, (np.repeat(np.arange(len(stale)), m), winners), 1.0)
+        self._win[stale] = counts / m
+        self._win_at[stale] = now
 
 
 def _empty_decisions(n: int) -> DecisionBatch:
-    return DecisionBatch(np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, bool))
+    return DecisionBatch(
+        np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, bool)
+    )

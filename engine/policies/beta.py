@@ -35,7 +35,11 @@ class BetaPolicy(Policy):
         self.pending = pending
         self.timeout_s = timeout_s
         self._stats = OutcomeStats(
-            space.n_arms, space.n_routes, half_life_s=half_life_s, pending=pending, timeout_s=timeout_s
+            space.n_arms,
+            space.n_routes,
+            half_life_s=half_life_s,
+            pending=pending,
+            timeout_s=timeout_s,
         )
         self._updates = 0
         self._cache: tuple[float, int, NDArray[np.float64], NDArray[np.float64]] | None = None

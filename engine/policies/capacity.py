@@ -39,7 +39,7 @@ class TokenBuckets:
         self._tokens -= np.bincount(arms, minlength=len(self._tokens))
 
 
-def _rank_within(groups: NDArray[np.int64], priority: NDArray[np.int64]) -> NDArray[np.int64]:
+def rank_within(groups: NDArray[np.int64], priority: NDArray[np.int64]) -> NDArray[np.int64]:
     """Position of each element inside its group, higher priority (lower value) first."""
     order = np.lexsort((priority, groups))
     sorted_groups = groups[order]
@@ -65,6 +65,9 @@ def fill(
     order = np.argsort(-scores, axis=1, kind="stable")
     chosen = order[:, 0].copy()
     left = np.floor(np.maximum(tokens, 0.0))
+    first = arms[np.arange(n), chosen]
+    if (np.bincount(first, minlength=len(left)) <= left).all():
+        return chosen  # the common case: every first choice fits
     waiting = np.arange(n)
     for r in range(k):
         col = order[waiting, r]
@@ -73,7 +76,7 @@ def fill(
         usable = np.isfinite(scores[waiting, col])
         waiting, col = waiting[usable], col[usable]
         arm = arms[waiting, col]
-        granted = _rank_within(arm, lanes[waiting]) < left[arm]
+        granted = rank_within(arm, lanes[waiting]) < left[arm]
         chosen[waiting[granted]] = col[granted]
         left -= np.bincount(arm[granted], minlength=len(left))
         waiting = waiting[~granted]

@@ -19,7 +19,13 @@ class RoundRobin(Policy):
 
     name = "round_robin"
 
-    def __init__(self, space: ArmSpace, rng: np.random.Generator, economics: Economics | None = None, **kw: float) -> None:
+    def __init__(
+        self,
+        space: ArmSpace,
+        rng: np.random.Generator,
+        economics: Economics | None = None,
+        **kw: float,
+    ) -> None:
         super().__init__(space, rng, economics, **kw)  # type: ignore[arg-type]
         self._pointer = np.zeros(0, dtype=np.int64)
 
@@ -35,7 +41,9 @@ class RoundRobin(Policy):
         result: NDArray[np.int64] = self._pointer[requests.context] + rank
         return result
 
-    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _scores(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         n_valid = np.maximum(valid.sum(axis=1), 1)
         target = self._turn(requests) % n_valid
         # The target-th valid slot of each row wins.
@@ -64,7 +72,9 @@ class LeastCost(Policy):
     name = "least_cost"
     capacity_aware = True
 
-    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _scores(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         result: Matrix = -self.space.price[arms]
         return result
 
@@ -96,7 +106,9 @@ class LeastCostHealth(BetaPolicy):
             raise ValueError("min_ratio must be in (0, 1]")
         self.min_ratio = min_ratio
 
-    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _scores(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         rate = np.where(valid, self._means(requests.now)[arms], 0.0)
         healthy = rate >= self.min_ratio * rate.max(axis=1, keepdims=True)
         result: Matrix = -self.space.price[arms] - 1e3 * ~healthy

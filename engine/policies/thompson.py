@@ -21,11 +21,15 @@ class Thompson(BetaPolicy):
     name = "thompson"
     stochastic = True
 
-    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _scores(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         a, b = self._posterior(requests.now)
         return sample_beta(a[arms], b[arms], self._rng)
 
-    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _expected(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         return self._means(requests.now)[arms]
 
 
@@ -62,8 +66,14 @@ class PendingThompson(BetaPolicy):
         **kw: float,
     ) -> None:
         super().__init__(
-            space, rng, economics, half_life_s=half_life_s, pending=pending, timeout_s=timeout_s,
-            explore=explore, **kw,
+            space,
+            rng,
+            economics,
+            half_life_s=half_life_s,
+            pending=pending,
+            timeout_s=timeout_s,
+            explore=explore,
+            **kw,
         )
         self.capacity_aware = capacity
         self.cost = cost
@@ -73,15 +83,19 @@ class PendingThompson(BetaPolicy):
         lane = requests.lane[:, None]
         worth = self.economics.value_array[lane] * theta
         if self.sla:
-            sla_cdf = self._stats.delay_cdf(requests.now, self.economics.sla_array, "sla")
+            sla_cdf = self._stats.sla_cdf(requests.now, self.economics.sla_array)
             worth = worth * sla_cdf[self.space.arm_route[arms], lane]
         if self.cost:
             worth = worth - self.space.price[arms]
         return worth
 
-    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _scores(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         a, b = self._posterior(requests.now)
         return self._worth(requests, arms, sample_beta(a[arms], b[arms], self._rng))
 
-    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
+    def _expected(
+        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> Matrix:
         return self._worth(requests, arms, self._means(requests.now)[arms])

@@ -39,13 +39,13 @@ class OutcomeStats:
         self._counts = DiscountedSums(arms, 2, half_life_s)
         self._ledger = PendingLedger(arms, timeout_s, slot_s)
         self.delay = DelayModel(routes, timeout_s, delay_half_life_s)
-        self._cdf_cache: dict[str, tuple[int, NDArray[np.float64]]] = {}
+        self._sla_cache: tuple[int, NDArray[np.float64]] | None = None
 
     def grow(self, arms: int, routes: int) -> None:
         self._counts.grow(arms)
         self._ledger.grow(arms)
         self.delay.grow(routes)
-        self._cdf_cache.clear()
+        self._sla_cache = None
 
     def update(self, fb: FeedbackBatch, arm_route: NDArray[np.int64]) -> None:
         kind = fb.kind
@@ -59,7 +59,9 @@ class OutcomeStats:
         if self.pending and len(arm):
             late = ~self._ledger.resolve(arm, t_sub)
             # The timeout already booked these as failures: take that back before the truth lands.
-            self._add(arm[late], _FAILURE, -np.ones(int(late.sum())), self._ledger.expired_at(t_sub[late]))
+            self._add(
+                arm[late], _FAILURE, -np.ones(int(late.sum())), self._ledger.expired_at(t_sub[late])
+            )
         delivered = kind[reported] == FeedbackKind.DELIVERED
         self._add(arm, np.where(delivered, _SUCCESS, _FAILURE), np.ones(len(arm)), t_rep)
         self.delay.observe(arm_route[arm], t_rep - t_sub, t_rep)
@@ -76,13 +78,12 @@ class OutcomeStats:
         cols = np.broadcast_to(np.asarray(outcome, dtype=np.int64), arms.shape)
         self._counts.add(arms, cols, amounts, t)
 
-    def delay_cdf(self, now: float, ages: NDArray[np.float64], purpose: str) -> NDArray[np.float64]:
-        """Delay CDF per route at ``ages``, refreshed once per ledger slot (it moves slowly)."""
+    def sla_cdf(self, now: float, sla_s: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``P(receipt within sla_s[j])`` per route, refreshed once per ledger slot."""
         stamp = math.floor(now / self._ledger.slot_s)
-        hit = self._cdf_cache.get(purpose)
-        if hit is None or hit[0] != stamp or hit[1].shape[1] != len(ages):
-            hit = self._cdf_cache[purpose] = (stamp, self.delay.cdf(now, ages))
-        return hit[1]
+        if self._sla_cache is None or self._sla_cache[0] != stamp:
+            self._sla_cache = (stamp, self.delay.cdf(now, sla_s))
+        return self._sla_cache[1]
 
     def posterior(
         self, now: float, arm_route: NDArray[np.int64]
@@ -93,10 +94,7 @@ class OutcomeStats:
         counts = self._counts.values(now)
         a, b = 1.0 + counts[:, _SUCCESS], 1.0 + counts[:, _FAILURE]
         if self.pending:
-            every = np.arange(len(a), dtype=np.int64)
-            b = b + self._ledger.mass(
-                now, every, lambda ages: self.delay_cdf(now, ages, "pending")[arm_route]
-            )
+            b = b + self._ledger.mass(now, lambda ages: self.delay.cdf(now, ages)[arm_route])
         return a, b
 
     def _add_expired(self, now: float) -> None:
@@ -104,4 +102,4 @@ class OutcomeStats:
         self._add(expired.arm, _FAILURE, expired.count, expired.at)
 
     def in_flight(self) -> NDArray[np.float64]:
-        return self._ledger.total(np.arange(self._counts.shape[0], dtype=np.int64))
+        return self._ledger.total()

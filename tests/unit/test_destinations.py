@@ -29,7 +29,7 @@ TABLE_COUNTRIES += ["PK", "BD"]
 NAMED_HOLDER = ["NG", "KE", "IN", "GB", "DE", "FR", "ID", "PH", "ZA", "EG", "PK", "BD"]
 
 
-def example(region: str, kind: PhoneNumberType = PhoneNumberType.MOBILE) -> str:
+def example(region: str, kind: int = PhoneNumberType.MOBILE) -> str:
     number = phonenumbers.example_number_for_type(region, kind)
     assert number is not None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
@@ -114,7 +114,7 @@ def test_portability_overrides_the_range_holder(table: OperatorTable) -> None:
     ported = StaticPortability({"+2348021234567": "621-30"})
     resolver = DestinationResolver(table, ported)
     assert resolver.resolve("+2348021234567").key == "NG/621-30"
-    assert resolver.resolve("+2348031234567").operator != "621-30"  # others keep their holder
+    assert resolver.resolve("+2348021234568").operator == "621-20"  # others keep their holder
 
 
 def test_portability_fills_in_an_unknown_holder(table: OperatorTable) -> None:
@@ -131,17 +131,23 @@ class CountingPortability:
         return None
 
 
-def test_phonenumbers_work_is_cached_but_portability_is_asked_every_time(
-    table: OperatorTable, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    parses: list[str] = []
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every number handed to phonenumbers.parse."""
+    calls: list[str] = []
     real_parse = phonenumbers.parse
 
     def counting_parse(number: str, region: str | None) -> phonenumbers.PhoneNumber:
-        parses.append(number)
+        calls.append(number)
         return real_parse(number, region)
 
     monkeypatch.setattr(phonenumbers, "parse", counting_parse)
+    return calls
+
+
+def test_phonenumbers_work_is_cached_but_portability_is_asked_every_time(
+    table: OperatorTable, parses: list[str]
+) -> None:
     portability = CountingPortability()
     resolver = DestinationResolver(table, portability)
     first, second = resolver.resolve("+254712123456"), resolver.resolve("+254712123456")
@@ -150,12 +156,7 @@ def test_phonenumbers_work_is_cached_but_portability_is_asked_every_time(
     assert portability.asked == ["+254712123456", "+254712123456"]
 
 
-def test_cache_is_bounded(table: OperatorTable, monkeypatch: pytest.MonkeyPatch) -> None:
-    parses: list[str] = []
-    real_parse = phonenumbers.parse
-    monkeypatch.setattr(
-        phonenumbers, "parse", lambda n, r: parses.append(n) or real_parse(n, r)
-    )
+def test_cache_is_bounded(table: OperatorTable, parses: list[str]) -> None:
     resolver = DestinationResolver(table, cache_size=1)
     for number in ["+254712123456", "+2348021234567", "+254712123456"]:
         resolver.resolve(number)
@@ -198,15 +199,15 @@ def test_garbage_is_rejected_with_a_precise_reason(
 
 
 def check_total(resolver: DestinationResolver, number: str) -> None:
+    outcome: Destination | InvalidNumberError
     try:
-        destination = resolver.resolve(number)
+        outcome = resolver.resolve(number)
     except InvalidNumberError as exc:
-        assert exc.number == number
-        assert exc.reason
+        outcome = exc
+    if isinstance(outcome, InvalidNumberError):
+        assert (outcome.number, bool(outcome.reason)) == (number, True)
     else:
-        assert isinstance(destination, Destination)
-        assert phonenumbers.region_code_for_country_code(1) == "US"  # sanity: lib still fine
-        assert len(destination.country) == 2
+        assert len(outcome.country) == 2
 
 
 @given(st.text())
@@ -260,7 +261,7 @@ def test_carrier_names_column_is_optional(tmp_path: Path) -> None:
         (HEADER + "621-30,NG,MTN,MTN,extra\n", "line 2", "more fields than header"),
         (HEADER + GOOD_ROW + "621-20,NG,Other,\n", "line 3, mcc_mnc", "duplicate operator"),
         (HEADER + GOOD_ROW + "621-30,NG,MTN,airtel\n", "line 3, carrier_names", "621-20"),
-        (HEADER + '621-30,NG,"MTN\n', "line 3", "malformed CSV"),
+        (HEADER + GOOD_ROW + '621-30,NG,"MTN\n', "line 3", "malformed CSV"),
     ],
 )
 def test_bad_table_names_file_field_and_problem(
