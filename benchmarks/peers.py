@@ -42,6 +42,8 @@ _SEED_BOUND = 2**31 - 1  # MABWiser wants a Python int seed
 
 def _groups(keys: NDArray[np.int64]) -> Iterator[tuple[int, NDArray[np.int64]]]:
     """``(key, positions)`` for each distinct key, in increasing key order."""
+    if len(keys) == 0:
+        return
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
@@ -86,9 +88,7 @@ class MabwiserPolicy(Policy):
 
     # -- hooks -----------------------------------------------------------------------------------
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         n, k = arms.shape
         scores = np.empty((n, k))
         for cid, rows in _groups(requests.context):
@@ -104,9 +104,7 @@ class MabwiserPolicy(Policy):
             scores[rows] = [[e.get(a, 0.0) for a in slot_arms] for e in expectations]
         return scores
 
-    def _expected(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         return self._mean(self._successes[arms], self._trials[arms])
 
     def _learn(self, feedback: FeedbackBatch) -> None:
@@ -199,9 +197,7 @@ class MabwiserUCB1(MabwiserPolicy):
         return LearningPolicy.UCB1(alpha=self.alpha)
 
     def _mean(self, successes: Matrix, trials: Matrix) -> Matrix:
-        result: Matrix = np.divide(
-            successes, trials, out=np.zeros_like(successes), where=trials > 0
-        )
+        result: Matrix = np.divide(successes, trials, out=np.zeros_like(successes), where=trials > 0)
         return result
 
 

@@ -87,9 +87,7 @@ class Section:
         if key not in self.data and default is not None:
             return default
         raw = self.get(key, list)
-        if len(raw) != 2 or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in raw
-        ):
+        if len(raw) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
             raise self.fail(key, "expected [low, high], two numbers")
         lo, hi = float(raw[0]), float(raw[1])
         if lo < low or hi < lo:
@@ -110,8 +108,7 @@ class Section:
         if not isinstance(raw, list):
             raise self.fail(key, f"expected an array of tables, got {_kind(raw)}")
         return [
-            Section(item, self.source, f"{self.field(key)}[{i}]", self.error)
-            for i, item in enumerate(raw)
+            Section(item, self.source, f"{self.field(key)}[{i}]", self.error) for i, item in enumerate(raw)
         ]
 
     def done(self) -> None:

@@ -7,10 +7,12 @@ Python-level heap operation per receipt.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
-Columns = dict[str, NDArray[np.generic]]
+Columns = dict[str, NDArray[Any]]
 
 
 class EventQueue:
@@ -20,7 +22,7 @@ class EventQueue:
         self._cursor = 0
         self._fresh: list[Columns] = []
 
-    def push(self, at: NDArray[np.float64], **columns: NDArray[np.generic]) -> None:
+    def push(self, at: NDArray[np.float64], **columns: NDArray[Any]) -> None:
         if len(at):
             self._fresh.append({"at": at, **columns})
 

@@ -38,18 +38,12 @@ class Oracle(Policy):
         self._world_arm = world_arm
         self._truth: tuple[float, NDArray[np.float64]] | None = None
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         if self._truth is None or self._truth[0] != requests.now:
             self._truth = (requests.now, self._world.delivery_at(requests.now))
         wa = self._world_arm()[arms]
         channel = self._world.arms.channel[wa]
         lane = requests.lane[:, None]
-        worth = (
-            self.economics.value_array[lane]
-            * self._truth[1][wa]
-            * self._world.sla_factor[channel, lane]
-        )
+        worth = self.economics.value_array[lane] * self._truth[1][wa] * self._world.sla_factor[channel, lane]
         result: Matrix = worth - self.space.price[arms]
         return result

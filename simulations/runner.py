@@ -131,7 +131,11 @@ def run_policy(
             kind = np.where(ok, FeedbackKind.DELIVERED, FeedbackKind.UNDELIVERED).astype(np.int64)
             parts.append(
                 FeedbackBatch(
-                    t, kind, due["arm"][first].astype(np.int64), due["sub"][first], due["at"][first]
+                    t,
+                    kind,
+                    due["arm"][first].astype(np.int64),
+                    due["sub"][first].astype(np.float64),
+                    due["at"][first].astype(np.float64),
                 )
             )
         router.feedback(FeedbackBatch.concat(t, parts))
@@ -157,9 +161,7 @@ def run_policy(
         queue_s = (backlog[wa] + rank) / w.tps[wa]
         backlog += np.bincount(wa, minlength=len(backlog))
         ch = w.channel[wa]
-        lat = queue_s + world.latency_median[ch] * np.exp(
-            world.latency_sigma[ch] * traffic.z_latency[ids]
-        )
+        lat = queue_s + world.latency_median[ch] * np.exp(world.latency_sigma[ch] * traffic.z_latency[ids])
         ok = traffic.u_deliver[ids] < world.delivery_at(t)[wa]
         fake = world.fake_delivered_at(t)[wa]
         u = traffic.u_receipt[ids]
@@ -170,9 +172,7 @@ def run_policy(
         arrival[held] = np.ceil(arrival[held] / period[held]) * period[held]
         says_ok = ok | fake
         r = reported
-        queue.push(
-            arrival[r], msg=ids[r], arm=space_arm[r], sub=np.full(int(r.sum()), t), ok=says_ok[r]
-        )
+        queue.push(arrival[r], msg=ids[r], arm=space_arm[r], sub=np.full(int(r.sum()), t), ok=says_ok[r])
         dup = reported & (u > 1.0 - world.duplicate_rate_at(t)[wa])
         queue.push(
             arrival[dup] + DUPLICATE_GAP_S,

@@ -30,9 +30,7 @@ class EventKind(StrEnum):
     PRICE = "price"  # price multiplied by `factor`
     ROUTE_ADDED = "route_added"  # the channel becomes a candidate (it is hidden before)
     ROUTE_REMOVED = "route_removed"  # the channel stops being a candidate
-    FAKE_DELIVERED = (
-        "fake_delivered"  # grey route: instant DELIVRD receipts, true delivery `delivery`
-    )
+    FAKE_DELIVERED = "fake_delivered"  # grey route: instant DELIVRD receipts, true delivery `delivery`
     DUPLICATE_DLRS = "duplicate_dlrs"  # a share `rate` of receipts arrives twice
     BATCHED_DLRS = "batched_dlrs"  # receipts held back and released every `period_min` minutes
 
@@ -94,9 +92,7 @@ class Event:
 
     @property
     def end_s(self) -> float:
-        return (
-            float("inf") if self.duration_min is None else self.start_s + self.duration_min * 60.0
-        )
+        return float("inf") if self.duration_min is None else self.start_s + self.duration_min * 60.0
 
 
 @dataclass(frozen=True)
@@ -155,9 +151,7 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
     top = Section(data, source, "", ScenarioError)
     version = int(top.number("version", low=1))
     if version != FORMAT_VERSION:
-        raise top.fail(
-            "version", f"unsupported scenario format {version}; this build reads {FORMAT_VERSION}"
-        )
+        raise top.fail("version", f"unsupported scenario format {version}; this build reads {FORMAT_VERSION}")
     scenario = Scenario(
         name=top.get("name", str),
         description=top.get("description", str, ""),
@@ -177,9 +171,7 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
 def _world(sec: Section) -> WorldSpec:
     d = WorldSpec()
     countries = sec.get("countries", list, list(d.countries))
-    if not countries or not all(
-        isinstance(c, str) and re.fullmatch(r"[A-Z]{2}", c) for c in countries
-    ):
+    if not countries or not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{2}", c) for c in countries):
         raise sec.fail("countries", 'expected a non-empty list of ISO country codes like "NG"')
     per = sec.pair(
         "routes_per_context",
@@ -257,9 +249,7 @@ def _economics(sec: Section) -> Economics:
     sla = sec.section("sla_s", optional=True)
     economics = Economics(
         value=tuple(value.number(lane.label, d.value[lane], low=0.0) for lane in Lane),
-        sla_s=tuple(
-            sla.number(lane.label, d.sla_s[lane], low=0.0, strict_low=True) for lane in Lane
-        ),
+        sla_s=tuple(sla.number(lane.label, d.sla_s[lane], low=0.0, strict_low=True) for lane in Lane),
     )
     value.done()
     sla.done()
@@ -282,9 +272,7 @@ def _event(sec: Section) -> Event:
         raise sec.fail(
             "kind", f"unknown event kind {raw!r}; expected one of {[k.value for k in EventKind]}"
         ) from None
-    duration = (
-        sec.number("duration_min", low=0.0, strict_low=True) if sec.has("duration_min") else None
-    )
+    duration = sec.number("duration_min", low=0.0, strict_low=True) if sec.has("duration_min") else None
     hours = sec.get("hours", list, [])
     if not all(isinstance(h, int) and 0 <= h < 24 for h in hours):
         raise sec.fail("hours", "expected a list of whole hours 0-23")

@@ -57,7 +57,8 @@ def generate(world: World, seed: int) -> Traffic:
         start = burst.start_h * 3600.0
         during = (t >= start) & (t < start + burst.duration_min * 60.0)
         ctx = world.context_set(burst.contexts)
-        lam[np.ix_(during, ctx, [burst.lane])] *= burst.multiplier
+        lanes = np.array([int(burst.lane)], dtype=np.int64)
+        lam[np.ix_(during, ctx, lanes)] *= burst.multiplier
     counts = rng.poisson(lam.reshape(ticks, -1))
     flat = np.repeat(np.tile(np.arange(n_ctx * n_lane), ticks), counts.ravel())
     n = len(flat)

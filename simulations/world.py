@@ -20,9 +20,8 @@ from simulations.scenario import Event, EventKind, Scenario
 
 
 def _normal_cdf(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    erf = np.frompyfunc(math.erf, 1, 1)
-    result: NDArray[np.float64] = 0.5 * (1.0 + erf(x / math.sqrt(2.0)).astype(np.float64))
-    return result
+    erf = np.array([math.erf(v / math.sqrt(2.0)) for v in x.ravel()]).reshape(x.shape)
+    return 0.5 * (1.0 + erf)
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,8 @@ class World:
         rng = np.random.default_rng([seed, 0x5EED])
         n_ch = spec.channels
         self.channel_names = [f"ch{i:02d}" for i in range(n_ch)]
-        self.latency_median = np.exp(rng.uniform(*np.log(spec.latency_median_s), n_ch))
+        low, high = spec.latency_median_s
+        self.latency_median = np.exp(rng.uniform(math.log(low), math.log(high), n_ch))
         self.latency_sigma = rng.uniform(*spec.latency_sigma, n_ch)
         self.missing_dlr = rng.uniform(*spec.missing_dlr, n_ch)
         quality = rng.uniform(0.0, 1.0, n_ch)  # a channel's general quality, shared by its routes
@@ -87,9 +87,7 @@ class World:
     def _sla_factor(self) -> NDArray[np.float64]:
         """``P(receipt delay <= SLA)`` per channel and lane, from the true lognormal delays."""
         sla = self.scenario.economics.sla_array
-        z = (np.log(sla)[None, :] - np.log(self.latency_median)[:, None]) / self.latency_sigma[
-            :, None
-        ]
+        z = (np.log(sla)[None, :] - np.log(self.latency_median)[:, None]) / self.latency_sigma[:, None]
         return _normal_cdf(z)
 
     def initial_value(self) -> NDArray[np.float64]:
@@ -107,9 +105,7 @@ class World:
         kind, _, arg = selector.partition(":")
         if kind == "top":
             return np.arange(min(int(arg), n), dtype=np.int64)  # contexts are in Zipf order
-        return np.array(
-            [i for i, d in enumerate(self.destinations) if d.country == arg], dtype=np.int64
-        )
+        return np.array([i for i, d in enumerate(self.destinations) if d.country == arg], dtype=np.int64)
 
     def channel_by_rank(self) -> list[int]:
         """Channels ordered by the traffic the oracle would give them at the start."""
@@ -129,7 +125,8 @@ class World:
     def _targets_of(self, event: Event) -> NDArray[np.bool_]:
         channel = self.channel_of(event.channel)
         contexts = self.context_set(event.contexts)
-        return (self.arms.channel == channel) & np.isin(self.arms.context, contexts)
+        hit: NDArray[np.bool_] = (self.arms.channel == channel) & np.isin(self.arms.context, contexts)
+        return hit
 
     def targets(self, index: int) -> NDArray[np.bool_]:
         """Arms affected by the index-th event."""
@@ -149,9 +146,7 @@ class World:
             if event.kind is EventKind.DRIFT and t >= event.start_s:
                 span = (event.end_s - event.start_s) if math.isfinite(event.end_s) else 3600.0
                 p[hit] += event.delta * min(1.0, (t - event.start_s) / span)
-            elif (
-                event.kind is EventKind.HOUR_DEGRADATION and int(self.hour_of_day(t)) in event.hours
-            ):
+            elif event.kind is EventKind.HOUR_DEGRADATION and int(self.hour_of_day(t)) in event.hours:
                 p[hit] += event.delta
             elif event.kind is EventKind.FAKE_DELIVERED and self._active(event, t):
                 p[hit] = event.delivery
@@ -192,9 +187,9 @@ class World:
         """Which arms are candidates in the route table at ``t``."""
         out = np.ones(len(self.arms.context), dtype=bool)
         for event, hit in zip(self.events, self._targets, strict=True):
-            if event.kind is EventKind.ROUTE_ADDED and t < event.start_s:
-                out[hit] = False
-            elif event.kind is EventKind.ROUTE_REMOVED and self._active(event, t):
+            if (event.kind is EventKind.ROUTE_ADDED and t < event.start_s) or (
+                event.kind is EventKind.ROUTE_REMOVED and self._active(event, t)
+            ):
                 out[hit] = False
         return out
 

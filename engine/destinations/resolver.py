@@ -71,9 +71,7 @@ class DestinationResolver:
         cache_size: int = 100_000,
     ) -> None:
         self.operators = operators
-        self.portability: PortabilityLookup = (
-            NoPortability() if portability is None else portability
-        )
+        self.portability: PortabilityLookup = NoPortability() if portability is None else portability
         self.cache_size = cache_size
         # Keeps every compiled metadata regex (6-10x faster on a global mix); only in newer
         # phonenumbers releases.

@@ -107,14 +107,10 @@ class Policy(ABC):
     # -- hooks -----------------------------------------------------------------------------------
 
     @abstractmethod
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         """Score of each candidate ``[request, slot]``; higher wins. Invalid slots are masked after."""
 
-    def _expected(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         """What the policy believes each candidate is worth, without sampling noise."""
         return self._scores(requests, arms, valid) if not self.stochastic else np.zeros(arms.shape)
 
@@ -158,7 +154,7 @@ class Policy(ABC):
         ones were out of budget gets the route's own estimate, floored at half a sample so that no
         propensity is ever zero.
         """
-        uniform = self.explore / np.maximum(valid.sum(axis=1), 1)
+        uniform: NDArray[np.float64] = self.explore / np.maximum(valid.sum(axis=1), 1)
         if not self.stochastic:
             return (1.0 - self.explore) + uniform
         key = requests.context * len(Lane) + requests.lane
@@ -187,6 +183,4 @@ class Policy(ABC):
 
 
 def _empty_decisions(n: int) -> DecisionBatch:
-    return DecisionBatch(
-        np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, bool)
-    )
+    return DecisionBatch(np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, bool))

@@ -26,6 +26,8 @@ class BetaPolicy(Policy):
         half_life_s: float = math.inf,
         pending: bool = False,
         timeout_s: float = 900.0,
+        fast_half_life_s: float | None = None,
+        change_z: float = 3.5,
         **base: float,
     ) -> None:
         super().__init__(space, rng, economics, **base)  # type: ignore[arg-type]
@@ -34,12 +36,16 @@ class BetaPolicy(Policy):
         self.half_life_s = half_life_s
         self.pending = pending
         self.timeout_s = timeout_s
+        self.fast_half_life_s = fast_half_life_s
+        self.change_z = change_z
         self._stats = OutcomeStats(
             space.n_arms,
             space.n_routes,
             half_life_s=half_life_s,
             pending=pending,
             timeout_s=timeout_s,
+            fast_half_life_s=fast_half_life_s,
+            change_z=change_z,
         )
         self._updates = 0
         self._cache: tuple[float, int, NDArray[np.float64], NDArray[np.float64]] | None = None

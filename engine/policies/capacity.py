@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.domain.enums import Lane
-
 
 class TokenBuckets:
     """One bucket per arm refilled at the arm's TPS, holding at most ``window_s`` seconds of it."""

@@ -97,9 +97,7 @@ class ArmSpace:
         self.price[aid] = price
         self.version += 1
 
-    def candidates(
-        self, contexts: NDArray[np.int64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    def candidates(self, contexts: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """``(arms, valid)``, both ``[len(contexts), max candidates]``; padding arms are 0, invalid."""
         arms = self._table[contexts]
         valid = arms >= 0

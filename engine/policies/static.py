@@ -41,14 +41,13 @@ class RoundRobin(Policy):
         result: NDArray[np.int64] = self._pointer[requests.context] + rank
         return result
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         n_valid = np.maximum(valid.sum(axis=1), 1)
         target = self._turn(requests) % n_valid
         # The target-th valid slot of each row wins.
         position = np.cumsum(valid, axis=1) - 1
-        return (valid & (position == target[:, None])).astype(np.float64)
+        wins: Matrix = (valid & (position == target[:, None])).astype(np.float64)
+        return wins
 
     def _propensity(
         self,
@@ -72,9 +71,7 @@ class LeastCost(Policy):
     name = "least_cost"
     capacity_aware = True
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         result: Matrix = -self.space.price[arms]
         return result
 
@@ -106,9 +103,7 @@ class LeastCostHealth(BetaPolicy):
             raise ValueError("min_ratio must be in (0, 1]")
         self.min_ratio = min_ratio
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         rate = np.where(valid, self._means(requests.now)[arms], 0.0)
         healthy = rate >= self.min_ratio * rate.max(axis=1, keepdims=True)
         result: Matrix = -self.space.price[arms] - 1e3 * ~healthy

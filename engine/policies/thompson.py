@@ -21,15 +21,11 @@ class Thompson(BetaPolicy):
     name = "thompson"
     stochastic = True
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         a, b = self._posterior(requests.now)
         return sample_beta(a[arms], b[arms], self._rng)
 
-    def _expected(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         return self._means(requests.now)[arms]
 
 
@@ -42,7 +38,8 @@ class PendingThompson(BetaPolicy):
         value[l] * theta_r * P(receipt within sla[l] | route r) - price_r,   theta_r ~ Beta(a_r, b_r)
 
     where ``b_r`` counts in-flight messages as ``F(age)`` of a failure (``pending``), evidence halves
-    every ``half_life_s`` seconds of wall-clock time, and routes are filled within their TPS budgets
+    every ``half_life_s`` seconds of wall-clock time (``fast_half_life_s`` takes over where recent
+    evidence contradicts it: abrupt outages and recoveries), and routes are filled within their TPS budgets
     in order of sampled score (``capacity``). ``cost`` and ``sla`` switch the other two terms off for
     ablations.
     """
@@ -59,6 +56,7 @@ class PendingThompson(BetaPolicy):
         half_life_s: float = 900.0,
         pending: bool = True,
         timeout_s: float = 900.0,
+        fast_half_life_s: float | None = 300.0,
         capacity: bool = True,
         cost: bool = True,
         sla: bool = True,
@@ -72,6 +70,7 @@ class PendingThompson(BetaPolicy):
             half_life_s=half_life_s,
             pending=pending,
             timeout_s=timeout_s,
+            fast_half_life_s=fast_half_life_s,
             explore=explore,
             **kw,
         )
@@ -89,13 +88,9 @@ class PendingThompson(BetaPolicy):
             worth = worth - self.space.price[arms]
         return worth
 
-    def _scores(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         a, b = self._posterior(requests.now)
         return self._worth(requests, arms, sample_beta(a[arms], b[arms], self._rng))
 
-    def _expected(
-        self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]
-    ) -> Matrix:
+    def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         return self._worth(requests, arms, self._means(requests.now)[arms])

@@ -79,9 +79,7 @@ def parse_route_table(data: dict[str, Any], source: str) -> RouteTable:
             raise sec.fail("id", f"duplicate channel {cid!r}")
         kind = sec.get("kind", str, "simulated")
         if kind not in CHANNEL_KINDS:
-            raise sec.fail(
-                "kind", f"unknown channel kind {kind!r}; expected one of {sorted(CHANNEL_KINDS)}"
-            )
+            raise sec.fail("kind", f"unknown channel kind {kind!r}; expected one of {sorted(CHANNEL_KINDS)}")
         channels[cid] = Channel(cid, kind, sec.number("tps", 100.0, low=0.0, strict_low=True))
         sec.done()
     entries: dict[tuple[str, str | None], RouteEntry] = {}

@@ -13,9 +13,7 @@ from numpy.typing import NDArray
 from engine.stats.discounted import DiscountedSums
 
 
-def log_bin_edges(
-    max_delay_s: float, bins: int = 24, min_delay_s: float = 0.5
-) -> NDArray[np.float64]:
+def log_bin_edges(max_delay_s: float, bins: int = 24, min_delay_s: float = 0.5) -> NDArray[np.float64]:
     """Edges ``0, min, ..., max`` spaced evenly in log time: DLR delays span 1 s to hours."""
     inner = np.geomspace(min_delay_s, max_delay_s, bins)
     return np.concatenate([[0.0], inner])
@@ -39,9 +37,7 @@ class DelayModel:
     ) -> None:
         self.edges = log_bin_edges(max_delay_s)
         self._hist = DiscountedSums(routes, len(self.edges) - 1, half_life_s)
-        prior_bin = int(
-            np.clip(np.searchsorted(self.edges, prior_median_s) - 1, 0, len(self.edges) - 2)
-        )
+        prior_bin = int(np.clip(np.searchsorted(self.edges, prior_median_s) - 1, 0, len(self.edges) - 2))
         self._prior = np.zeros(len(self.edges) - 1)
         self._prior[prior_bin] = prior_weight
 
@@ -51,9 +47,7 @@ class DelayModel:
     def observe(
         self, routes: NDArray[np.int64], delays_s: NDArray[np.float64], t: NDArray[np.float64]
     ) -> None:
-        bins = np.clip(
-            np.searchsorted(self.edges, delays_s, side="right") - 1, 0, len(self.edges) - 2
-        )
+        bins = np.clip(np.searchsorted(self.edges, delays_s, side="right") - 1, 0, len(self.edges) - 2)
         self._hist.add(routes, bins.astype(np.int64), np.ones(len(routes)), t)
 
     def cdf(self, now: float, ages_s: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -71,9 +71,7 @@ def test_same_brand_is_a_different_operator_per_country(table: OperatorTable) ->
 
 
 @pytest.mark.parametrize("region", [*TABLE_COUNTRIES, "CN", "JP", "AU"])
-def test_real_mobile_numbers_resolve_to_their_country(
-    resolver: DestinationResolver, region: str
-) -> None:
+def test_real_mobile_numbers_resolve_to_their_country(resolver: DestinationResolver, region: str) -> None:
     destination = resolver.resolve(example(region))
     assert destination.country == region
     assert destination.number_type in {"mobile", "fixed_line_or_mobile"}
@@ -94,9 +92,7 @@ def test_range_holder_maps_to_an_operator_of_that_country(
     ("number", "operator"),
     [("+2348021234567", "621-20"), ("+254712123456", "639-02"), ("+447400123456", "234-20")],
 )
-def test_carrier_name_maps_to_mcc_mnc(
-    resolver: DestinationResolver, number: str, operator: str
-) -> None:
+def test_carrier_name_maps_to_mcc_mnc(resolver: DestinationResolver, number: str, operator: str) -> None:
     assert resolver.resolve(number).operator == operator
 
 
@@ -211,9 +207,7 @@ def check_total(resolver: DestinationResolver, number: str) -> None:
 
 
 @given(st.text())
-def test_any_text_gives_a_destination_or_invalid_number(
-    resolver: DestinationResolver, number: str
-) -> None:
+def test_any_text_gives_a_destination_or_invalid_number(resolver: DestinationResolver, number: str) -> None:
     check_total(resolver, number)
 
 
@@ -264,9 +258,7 @@ def test_carrier_names_column_is_optional(tmp_path: Path) -> None:
         (HEADER + GOOD_ROW + '621-30,NG,"MTN\n', "line 3", "malformed CSV"),
     ],
 )
-def test_bad_table_names_file_field_and_problem(
-    tmp_path: Path, text: str, field: str, problem: str
-) -> None:
+def test_bad_table_names_file_field_and_problem(tmp_path: Path, text: str, field: str, problem: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         OperatorTable.from_csv(path)
