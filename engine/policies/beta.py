@@ -14,6 +14,9 @@ from engine.policies.space import ArmSpace
 from engine.stats.outcomes import OutcomeStats
 
 
+POSTERIOR_RESOLUTION_S = 1.0
+
+
 class BetaPolicy(Policy):
     """A policy over :class:`OutcomeStats`; the posterior is computed once per (time, update)."""
 
@@ -48,7 +51,7 @@ class BetaPolicy(Policy):
             change_z=change_z,
         )
         self._updates = 0
-        self._cache: tuple[float, int, NDArray[np.float64], NDArray[np.float64]] | None = None
+        self._cache: tuple[int, int, NDArray[np.float64], NDArray[np.float64]] | None = None
 
     def _grow(self, n_arms: int, n_routes: int) -> None:
         self._stats.grow(n_arms, n_routes)
@@ -59,10 +62,13 @@ class BetaPolicy(Policy):
         self._updates += 1
 
     def _posterior(self, now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        # Beliefs change with feedback, not with the passing of a few milliseconds: a router that
+        # decides a thousand times a second recomputes them once per feedback batch or second.
+        stamp = math.floor(now / POSTERIOR_RESOLUTION_S)
         c = self._cache
-        if c is None or c[0] != now or c[1] != self._updates or len(c[2]) != self.space.n_arms:
+        if c is None or c[0] != stamp or c[1] != self._updates or len(c[2]) != self.space.n_arms:
             a, b = self._stats.posterior(now, self.space.arm_route)
-            c = self._cache = (now, self._updates, a, b)
+            c = self._cache = (stamp, self._updates, a, b)
         return c[2], c[3]
 
     def _means(self, now: float) -> NDArray[np.float64]:

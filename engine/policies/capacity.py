@@ -48,6 +48,9 @@ def rank_within(groups: NDArray[np.int64], priority: NDArray[np.int64]) -> NDArr
     return rank
 
 
+SMALL_BATCH = 8
+
+
 def fill(
     scores: NDArray[np.float64],
     arms: NDArray[np.int64],
@@ -56,28 +59,65 @@ def fill(
 ) -> NDArray[np.int64]:
     """Column chosen for each request: its best-scored candidate with budget left.
 
-    ``scores`` is ``-inf`` for invalid candidates. A request whose every candidate is out of budget
-    goes to its best-scored one (it will queue there); a request with no valid candidate gets 0.
+    Lanes are served strictly in priority order (OTP first); within a lane, every request's first
+    choice is granted before anyone's second. ``scores`` is ``-inf`` for invalid candidates. A
+    request whose every candidate is out of budget goes to its best-scored one (it will queue
+    there); a request with no valid candidate gets column 0.
     """
-    n, k = scores.shape
+    n = len(scores)
     order = np.argsort(-scores, axis=1, kind="stable")
     chosen = order[:, 0].copy()
     left = np.floor(np.maximum(tokens, 0.0))
+    if n <= SMALL_BATCH:
+        return _fill_sequential(scores, arms, lanes, left, order)
     first = arms[np.arange(n), chosen]
     if (np.bincount(first, minlength=len(left)) <= left).all():
         return chosen  # the common case: every first choice fits
-    waiting = np.arange(n)
-    for r in range(k):
+    for lane in np.unique(lanes):
+        _fill_rounds(scores, arms, order, np.flatnonzero(lanes == lane), left, chosen)
+    return chosen
+
+
+def _fill_rounds(
+    scores: NDArray[np.float64],
+    arms: NDArray[np.int64],
+    order: NDArray[np.int64],
+    waiting: NDArray[np.int64],
+    left: NDArray[np.float64],
+    chosen: NDArray[np.int64],
+) -> None:
+    """One lane: round r offers every still-waiting request its r-th choice; updates in place."""
+    for r in range(scores.shape[1]):
         col = order[waiting, r]
         # Scores are sorted, so once a request's r-th choice is invalid all later ones are too:
         # it keeps its first choice and overflows there.
         usable = np.isfinite(scores[waiting, col])
         waiting, col = waiting[usable], col[usable]
         arm = arms[waiting, col]
-        granted = rank_within(arm, lanes[waiting]) < left[arm]
+        granted = rank_within(arm, np.zeros_like(arm)) < left[arm]
         chosen[waiting[granted]] = col[granted]
         left -= np.bincount(arm[granted], minlength=len(left))
         waiting = waiting[~granted]
         if len(waiting) == 0:
-            break
+            return
+
+
+def _fill_sequential(
+    scores: NDArray[np.float64],
+    arms: NDArray[np.int64],
+    lanes: NDArray[np.int64],
+    left: NDArray[np.float64],
+    order: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """The same rule one request at a time: cheaper than array set-up for a handful of requests."""
+    chosen = order[:, 0].copy()
+    for i in np.argsort(lanes, kind="stable").tolist():
+        for col in order[i].tolist():
+            if not np.isfinite(scores[i, col]):
+                break
+            arm = int(arms[i, col])
+            if left[arm] >= 1:
+                left[arm] -= 1
+                chosen[i] = col
+                break
     return chosen

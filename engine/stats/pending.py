@@ -34,7 +34,11 @@ def _nothing() -> Expired:
 
 
 class PendingLedger:
-    """Sent and still-silent counts per (arm, submit-time slot) over a window of ``timeout_s``."""
+    """Sent and still-silent counts per (arm, submit-time slot) over a window of ``timeout_s``.
+
+    :meth:`mass` is computed in full once per slot; in between, submits and receipts update only
+    the cells they touch, so a router deciding every millisecond pays for it once per slot.
+    """
 
     def __init__(self, arms: int, timeout_s: float, slot_s: float = 5.0) -> None:
         if not (timeout_s > 0 and slot_s > 0):
@@ -45,14 +49,17 @@ class PendingLedger:
         self._silent = np.zeros((arms, self._slots))
         self._sent = np.zeros((arms, self._slots))
         self._head: int | None = None  # absolute index of the newest slot still in the window
-        self._mass: NDArray[np.float64] | None = None  # cached until the next change
+        # Cached once per slot: the normal silence share per cell, the excess per cell, its row sums.
+        self._normal: NDArray[np.float64] | None = None
+        self._excess = np.zeros((arms, self._slots))
+        self._mass: NDArray[np.float64] | None = None
 
     def grow(self, arms: int) -> None:
         extra = arms - self._silent.shape[0]
         if extra > 0:
             self._silent = np.vstack([self._silent, np.zeros((extra, self._slots))])
             self._sent = np.vstack([self._sent, np.zeros((extra, self._slots))])
-            self._mass = None
+            self._mass = self._normal = None
 
     def _slot_of(self, t: NDArray[np.float64]) -> NDArray[np.int64]:
         return np.floor(t / self.slot_s).astype(np.int64)
@@ -64,7 +71,7 @@ class PendingLedger:
             self._head = head
         if head <= self._head:
             return _nothing()
-        self._mass = None
+        self._mass = self._normal = None
         # Absolute slots leaving the window: those no newer than head - slots.
         first = self._head - self._slots + 1
         last = min(head - self._slots, self._head)
@@ -92,7 +99,7 @@ class PendingLedger:
         idx = (arms[live], slots[live] % self._slots)
         np.add.at(self._silent, idx, 1.0)
         np.add.at(self._sent, idx, 1.0)
-        self._mass = None
+        self._touch(*idx)
         return live
 
     def resolve(self, arms: NDArray[np.int64], submitted_at: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -103,8 +110,18 @@ class PendingLedger:
         np.subtract.at(self._silent, (arms, ring), 1.0)
         # A report for a message the ledger never saw (restart, duplicate) must not go negative.
         self._silent[arms, ring] = np.maximum(self._silent[arms, ring], 0.0)
-        self._mass = None
+        self._touch(arms, ring)
         return live
+
+    def _touch(self, arms: NDArray[np.int64], ring: NDArray[np.int64]) -> None:
+        """Bring the cached excess of the changed cells up to date."""
+        if self._mass is None or self._normal is None or len(arms) == 0:
+            return
+        cells = np.unique(arms * self._slots + ring)
+        a, r = cells // self._slots, cells % self._slots
+        new = np.maximum(self._silent[a, r] - self._sent[a, r] * self._normal[a, r], 0.0)
+        np.add.at(self._mass, a, new - self._excess[a, r])
+        self._excess[a, r] = new
 
     def expired_at(self, submitted_at: NDArray[np.float64]) -> NDArray[np.float64]:
         """When :meth:`advance` let messages submitted at these times out of the window."""
@@ -122,13 +139,14 @@ class PendingLedger:
         """
         if self._head is None:
             return np.zeros(self._silent.shape[0])
-        if self._mass is None:
+        if self._mass is None or self._normal is None:
             ring = np.arange(self._slots, dtype=np.int64)
             # The absolute slot in the window that occupies each ring position.
             absolute = self._head - ((self._head - ring) % self._slots)
             ages = np.maximum(now - (absolute + 0.5) * self.slot_s, 0.0)
-            excess = self._silent - self._sent * normal(ages)
-            self._mass = np.maximum(excess, 0.0).sum(axis=1)
+            self._normal = normal(ages)
+            self._excess = np.maximum(self._silent - self._sent * self._normal, 0.0)
+            self._mass = self._excess.sum(axis=1)
         return self._mass
 
     def in_flight(self) -> NDArray[np.float64]:
