@@ -13,7 +13,6 @@ from engine.policies.economics import Economics
 from engine.policies.space import ArmSpace
 from engine.stats.outcomes import OutcomeStats
 
-
 POSTERIOR_RESOLUTION_S = 1.0
 
 
