@@ -74,7 +74,7 @@ def fill(
     if (np.bincount(first, minlength=len(left)) <= left).all():
         return chosen  # the common case: every first choice fits
     for lane in np.unique(lanes):
-        _fill_rounds(scores, arms, order, np.flatnonzero(lanes == lane), left, chosen)
+        _fill_rounds(scores, arms, order, np.flatnonzero(lanes == lane), left=left, chosen=chosen)
     return chosen
 
 
@@ -83,6 +83,7 @@ def _fill_rounds(
     arms: NDArray[np.int64],
     order: NDArray[np.int64],
     waiting: NDArray[np.int64],
+    *,
     left: NDArray[np.float64],
     chosen: NDArray[np.int64],
 ) -> None:

@@ -87,7 +87,8 @@ def test_no_candidate_means_no_route(name: str) -> None:
     policy = _make(name)
     empty = policy.space.context_id("EMPTY/*")
     decision = policy.decide(RequestBatch(100.0, np.array([empty, 0]), np.array([0, 0])))
-    assert decision.arm[0] == -1 and decision.propensity[0] == 0.0
+    assert decision.arm[0] == -1
+    assert decision.propensity[0] == 0.0
     assert decision.arm[1] >= 0
 
 
@@ -144,7 +145,7 @@ def test_never_reads_the_wall_clock(name: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_unknown_policy_lists_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="known policies: .*pending_ts"):
+    with pytest.raises(KeyError, match=r"known policies: .*pending_ts"):
         create("nope", ArmSpace(), np.random.default_rng(0))
 
 
