@@ -47,23 +47,45 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def render_table(table: pd.DataFrame, reference: str, title: str) -> Table:
-    out = Table(title=title)
-    out.add_column("policy", style="bold")
-    for label in COLUMNS.values():
-        out.add_column(label, justify="right")
+_GROUPS = {
+    "quality": ("delivery_pct_of_oracle", "utility_pct_of_oracle", "regret_per_1000", "cost_per_delivered",
+                "otp_within_sla_pct"),
+    "outages and speed": ("shift_away_median_s", "shift_away_p90_s", "shift_back_median_s",
+                          "us_per_decision"),
+}  # fmt: skip
+
+
+_DIGITS = {"cost_per_delivered": 4, "shift_away_median_s": 0, "shift_away_p90_s": 0, "shift_back_median_s": 0}
+
+
+def render_tables(table: pd.DataFrame, reference: str, title: str) -> list[Table]:
+    """Three narrow tables (they must fit an 80-column terminal): quality, outages, paired deltas."""
+    rows = table.to_dict("records")
+    out = []
+    for group, keys in _GROUPS.items():
+        t = Table(title=f"{title}: {group}")
+        t.add_column("policy", style="bold")
+        for key in keys:
+            t.add_column(COLUMNS[key], justify="right")
+        for row in rows:
+            t.add_row(str(row["policy"]), *(_fmt(row[k], _DIGITS.get(k, 2)) for k in keys))
+        out.append(t)
+    paired = Table(title=f"paired difference vs {reference}, mean ± 95 % CI over seeds")
+    paired.add_column("policy", style="bold")
     for key in PAIRED:
-        out.add_column(f"Δ {COLUMNS[key]} vs {reference}", justify="right")
-    for row in table.to_dict("records"):
-        cells = [_fmt(row[key], 1 if key.endswith("_s") else 2) for key in COLUMNS]
-        paired = [
-            "—"
-            if not math.isfinite(row[f"{k}_diff"])
-            else f"{row[f'{k}_diff']:+.2f} ± {_fmt(row[f'{k}_ci'])}"
-            for k in PAIRED
-        ]
-        out.add_row(str(row["policy"]), *cells, *paired)
+        paired.add_column(f"Δ {COLUMNS[key]}", justify="right")
+    for row in rows:
+        if row["policy"] != reference:
+            cells = [_delta(row[f"{k}_diff"], row[f"{k}_ci"]) for k in PAIRED]
+            paired.add_row(str(row["policy"]), *cells)
+    out.append(paired)
     return out
+
+
+def _delta(diff: float, ci: float) -> str:
+    if not math.isfinite(diff):
+        return "—"
+    return f"{diff:+.2f}" + (f" ± {ci:.2f}" if math.isfinite(ci) else "")
 
 
 def run_and_write(
@@ -107,7 +129,8 @@ def run_and_write(
             result = simulate(scenario, policies, seeds, on_tick=on_tick)
         progress.update(task, completed=total)
     table = comparison(result.summary_frame(), reference)
-    console.print(render_table(table, reference, f"{scenario.name}: mean over {len(seeds)} seed(s), 95 % CI"))
+    for rendered in render_tables(table, reference, f"{scenario.name}, mean of {len(seeds)} seed(s)"):
+        console.print(rendered)
     write_summary(out / "summary.json", result.summary)
     written = ["summary.json"] + (["decisions.parquet"] if decisions else [])
     if report:
