@@ -146,11 +146,15 @@ class OutcomeStats:
         pending: NDArray[np.float64] | float = 0.0
         if self.pending:
             self._expire(now, arm_route)
-            silence = self.normal_silence(now)[arm_route][:, None]
-            pending = self._ledger.mass(
-                now,
-                lambda ages: silence + (1.0 - silence) * (1.0 - self.delay.cdf(now, ages)[arm_route]),
-            )
+            silence = self.normal_silence(now)[:, None]
+
+            def normal(ages: NDArray[np.float64]) -> NDArray[np.float64]:
+                # Per route first (few), then spread to the arms (many).
+                by_route = silence + (1.0 - silence) * (1.0 - self.delay.cdf(now, ages))
+                result: NDArray[np.float64] = by_route[arm_route]
+                return result
+
+            pending = self._ledger.mass(now, normal)
         a, b = _beta(self._counts.values(now), pending)
         if self._fast is None:
             return a, b
