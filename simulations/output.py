@@ -64,14 +64,14 @@ def render_tables(table: pd.DataFrame, reference: str, title: str) -> list[Table
     out = []
     for group, keys in _GROUPS.items():
         t = Table(title=f"{title}: {group}")
-        t.add_column("policy", style="bold")
+        t.add_column("policy", style="bold", no_wrap=True, min_width=17)
         for key in keys:
             t.add_column(COLUMNS[key], justify="right")
         for row in rows:
             t.add_row(str(row["policy"]), *(_fmt(row[k], _DIGITS.get(k, 2)) for k in keys))
         out.append(t)
     paired = Table(title=f"paired difference vs {reference}, mean ± 95 % CI over seeds")
-    paired.add_column("policy", style="bold")
+    paired.add_column("policy", style="bold", no_wrap=True, min_width=17)
     for key in PAIRED:
         paired.add_column(f"Δ {COLUMNS[key]}", justify="right")
     for row in rows:
