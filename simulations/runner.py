@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,138 +73,137 @@ def run_policy(
     seed: int,
     on_tick: Callable[[int], None] | None = None,
 ) -> Run:
-    scenario = world.scenario
-    economics = scenario.economics
-    dt = traffic.tick_s
-    space = ArmSpace()
-    mapping = np.empty(0, dtype=np.int64)
+    """Route every message of ``traffic`` with the policy ``spec`` (or the oracle) through a Router."""
+    return _Simulation(world, traffic, spec, seed).run(on_tick)
 
-    def world_arm() -> NDArray[np.int64]:
-        nonlocal mapping
-        if len(mapping) != space.n_arms:
-            mapping = _world_arm_map(space, world)
-        return mapping
 
-    rng = np.random.default_rng([seed, 0xDEC1DE])
-    policy: Policy
-    if spec == ORACLE:
-        policy = Oracle(space, rng, economics, world=world, world_arm=world_arm)
-    else:
-        policy = create(spec, space, rng, economics)
-    clock = ManualClock(0.0)
-    router = Router(world.route_table(0.0), policy, clock)
-    contexts = np.array([router.context_of(d) for d in world.destinations], dtype=np.int64)
-    table_changes = [t for t in world.table_changes() if t > 0]
-
-    n = len(traffic)
-    arm = np.full(n, -1, dtype=np.int64)
-    propensity = np.zeros(n, dtype=np.float32)
-    explored = np.zeros(n, dtype=bool)
-    delivered = np.zeros(n, dtype=bool)
-    latency = np.full(n, np.nan, dtype=np.float32)
-    receipt = np.full(n, NO_RECEIPT, dtype=np.int8)
-    receipt_at = np.full(n, np.nan, dtype=np.float32)
-    cost = np.zeros(n, dtype=np.float32)
-    utility = np.zeros(n, dtype=np.float32)
-
-    seen = BitmapReceipts(n)
-    queue = EventQueue()
-    backlog = np.zeros(len(world.arms.context))
-    submits = FeedbackBatch.submitted(0.0, np.empty(0, dtype=np.int64))
-    decide_seconds = 0.0
-    w = world.arms
-    for tick in range(traffic.ticks):
-        t = tick * dt
-        clock.set(t)
-        while table_changes and table_changes[0] <= t:
-            table_changes.pop(0)
-            router.replace_table(world.route_table(t))
-        # 1. feedback: last tick's submits and the receipts due now (first receipt only)
-        parts = [submits]
-        due = queue.pop_until(t)
-        if due is not None:
-            first = seen.first(due["msg"].astype(np.int64))
-            msg = due["msg"][first].astype(np.int64)
-            ok = due["ok"][first].astype(bool)
-            receipt[msg] = ok
-            receipt_at[msg] = due["at"][first]
-            kind = np.where(ok, FeedbackKind.DELIVERED, FeedbackKind.UNDELIVERED).astype(np.int64)
-            parts.append(
-                FeedbackBatch(
-                    t,
-                    kind,
-                    due["arm"][first].astype(np.int64),
-                    due["sub"][first].astype(np.float64),
-                    due["at"][first].astype(np.float64),
-                )
-            )
-        router.feedback(FeedbackBatch.concat(t, parts))
-        # 2. route this tick's messages in one batch
-        lo, hi = int(traffic.tick_start[tick]), int(traffic.tick_start[tick + 1])
-        backlog = np.maximum(backlog - w.tps * dt, 0.0)
-        if hi == lo:
-            submits = FeedbackBatch.submitted(t, np.empty(0, dtype=np.int64))
-            if on_tick:
-                on_tick(tick)
-            continue
-        lanes = traffic.lane[lo:hi]
-        started = time.perf_counter()
-        decision = router.route(contexts[traffic.context[lo:hi]], lanes)
-        decide_seconds += time.perf_counter() - started
-        routed = decision.arm >= 0
-        ids = np.arange(lo, hi)[routed]
-        space_arm = decision.arm[routed]
-        wa = world_arm()[space_arm]
-        lane = lanes[routed]
-        # 3. the truth: queueing behind the channel's TPS, delivery, delay, receipts
-        rank = rank_within(wa, lane)
-        queue_s = (backlog[wa] + rank) / w.tps[wa]
-        backlog += np.bincount(wa, minlength=len(backlog))
-        ch = w.channel[wa]
-        lat = queue_s + world.latency_median[ch] * np.exp(world.latency_sigma[ch] * traffic.z_latency[ids])
-        ok = traffic.u_deliver[ids] < world.delivery_at(t)[wa]
-        fake = world.fake_delivered_at(t)[wa]
-        u = traffic.u_receipt[ids]
-        reported = ~world.blackholed_at(t)[wa] & (u >= world.missing_dlr[ch])
-        arrival = t + np.where(fake, FAKE_RECEIPT_DELAY_S, lat)
-        period = world.dlr_batch_period_at(t)[wa]
-        held = period > 0
-        arrival[held] = np.ceil(arrival[held] / period[held]) * period[held]
-        says_ok = ok | fake
-        r = reported
-        queue.push(arrival[r], msg=ids[r], arm=space_arm[r], sub=np.full(int(r.sum()), t), ok=says_ok[r])
-        dup = reported & (u > 1.0 - world.duplicate_rate_at(t)[wa])
-        queue.push(
-            arrival[dup] + DUPLICATE_GAP_S,
-            msg=ids[dup],
-            arm=space_arm[dup],
-            sub=np.full(int(dup.sum()), t),
-            ok=says_ok[dup],
-        )
-        price = space.price[space_arm]
-        on_time = ok & (lat <= economics.sla_array[lane])
-        arm[ids], propensity[ids], explored[ids] = (
-            wa,
-            decision.propensity[routed],
-            decision.explored[routed],
-        )
-        delivered[ids], latency[ids], cost[ids] = ok, lat, price
-        utility[ids] = economics.value_array[lane] * on_time - price
-        submits = FeedbackBatch.submitted(t, space_arm)
-        if on_tick:
-            on_tick(tick)
+def _empty_run(spec: str, seed: int, n: int) -> Run:
     return Run(
         policy=spec,
         seed=seed,
-        arm=arm,
-        propensity=propensity,
-        explored=explored,
-        delivered=delivered,
-        latency_s=latency,
-        receipt=receipt,
-        receipt_at=receipt_at,
-        cost=cost,
-        utility=utility,
-        decide_seconds=decide_seconds,
-        duplicates_dropped=seen.duplicates,
+        arm=np.full(n, -1, dtype=np.int64),
+        propensity=np.zeros(n, dtype=np.float32),
+        explored=np.zeros(n, dtype=bool),
+        delivered=np.zeros(n, dtype=bool),
+        latency_s=np.full(n, np.nan, dtype=np.float32),
+        receipt=np.full(n, NO_RECEIPT, dtype=np.int8),
+        receipt_at=np.full(n, np.nan, dtype=np.float32),
+        cost=np.zeros(n, dtype=np.float32),
+        utility=np.zeros(n, dtype=np.float32),
+        decide_seconds=0.0,
+        duplicates_dropped=0,
     )
+
+
+class _Simulation:
+    """One policy on one seed's traffic; ``run`` fills a :class:`Run` in place."""
+
+    def __init__(self, world: World, traffic: Traffic, spec: str, seed: int) -> None:
+        self.world, self.traffic = world, traffic
+        self.space = ArmSpace()
+        self._mapping = np.empty(0, dtype=np.int64)
+        rng = np.random.default_rng([seed, 0xDEC1DE])
+        economics = world.scenario.economics
+        policy: Policy
+        if spec == ORACLE:
+            policy = Oracle(self.space, rng, economics, world=world, world_arm=self.world_arm)
+        else:
+            policy = create(spec, self.space, rng, economics)
+        self.clock = ManualClock(0.0)
+        self.router = Router(world.route_table(0.0), policy, self.clock)
+        self.contexts = np.array([self.router.context_of(d) for d in world.destinations], dtype=np.int64)
+        self.out = _empty_run(spec, seed, len(traffic))
+        self.seen = BitmapReceipts(len(traffic))
+        self.receipts = EventQueue()
+        self.backlog = np.zeros(len(world.arms.context))  # messages queued at each channel
+        self.decide_seconds = 0.0
+
+    def world_arm(self) -> NDArray[np.int64]:
+        """World arm id of every arm in the router's space (the space grows as routes appear)."""
+        if len(self._mapping) != self.space.n_arms:
+            self._mapping = _world_arm_map(self.space, self.world)
+        return self._mapping
+
+    def run(self, on_tick: Callable[[int], None] | None) -> Run:
+        dt = self.traffic.tick_s
+        table_changes = [t for t in self.world.table_changes() if t > 0]
+        submits = FeedbackBatch.submitted(0.0, np.empty(0, dtype=np.int64))
+        for tick in range(self.traffic.ticks):
+            t = tick * dt
+            self.clock.set(t)
+            while table_changes and table_changes[0] <= t:
+                table_changes.pop(0)
+                self.router.replace_table(self.world.route_table(t))
+            self.router.feedback(FeedbackBatch.concat(t, [submits, *self._receipts_due(t)]))
+            self.backlog = np.maximum(self.backlog - self.world.arms.tps * dt, 0.0)
+            submits = self._route(tick, t)
+            if on_tick:
+                on_tick(tick)
+        return replace(self.out, decide_seconds=self.decide_seconds, duplicates_dropped=self.seen.duplicates)
+
+    def _receipts_due(self, t: float) -> list[FeedbackBatch]:
+        """Receipts arriving by ``t``; only the first per message reaches the router."""
+        due = self.receipts.pop_until(t)
+        if due is None:
+            return []
+        first = self.seen.first(due["msg"].astype(np.int64))
+        msg, ok, at = due["msg"][first].astype(np.int64), due["ok"][first].astype(bool), due["at"][first]
+        self.out.receipt[msg] = ok
+        self.out.receipt_at[msg] = at
+        kind = np.where(ok, FeedbackKind.DELIVERED, FeedbackKind.UNDELIVERED).astype(np.int64)
+        sub = due["sub"][first].astype(np.float64)
+        return [FeedbackBatch(t, kind, due["arm"][first].astype(np.int64), sub, at.astype(np.float64))]
+
+    def _route(self, tick: int, t: float) -> FeedbackBatch:
+        """Route the tick's messages in one batch and settle their fate; returns their submits."""
+        lo, hi = int(self.traffic.tick_start[tick]), int(self.traffic.tick_start[tick + 1])
+        lanes = self.traffic.lane[lo:hi]
+        started = time.perf_counter()
+        decision = self.router.route(self.contexts[self.traffic.context[lo:hi]], lanes)
+        self.decide_seconds += time.perf_counter() - started
+        routed = decision.arm >= 0
+        ids, space_arm, lane = np.arange(lo, hi)[routed], decision.arm[routed], lanes[routed]
+        wa = self.world_arm()[space_arm]
+        delivered, latency = self._fate(t, ids, space_arm, wa, lane)
+        economics, out = self.world.scenario.economics, self.out
+        price = self.space.price[space_arm]
+        on_time = delivered & (latency <= economics.sla_array[lane])
+        out.arm[ids], out.propensity[ids] = wa, decision.propensity[routed]
+        out.explored[ids], out.delivered[ids] = decision.explored[routed], delivered
+        out.latency_s[ids], out.cost[ids] = latency, price
+        out.utility[ids] = economics.value_array[lane] * on_time - price
+        return FeedbackBatch.submitted(t, space_arm)
+
+    def _fate(
+        self,
+        t: float,
+        ids: NDArray[np.int64],
+        space_arm: NDArray[np.int64],
+        wa: NDArray[np.int64],
+        lane: NDArray[np.int64],
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """The truth, from each message's own dice: queueing behind the channel's TPS, delivery,
+        latency, and the receipts it will (or will not) send. Returns (delivered, latency)."""
+        world, arms, traffic = self.world, self.world.arms, self.traffic
+        queue_s = (self.backlog[wa] + rank_within(wa, lane)) / arms.tps[wa]
+        self.backlog += np.bincount(wa, minlength=len(self.backlog))
+        ch = arms.channel[wa]
+        latency = queue_s + world.latency_median[ch] * np.exp(
+            world.latency_sigma[ch] * traffic.z_latency[ids]
+        )
+        delivered = traffic.u_deliver[ids] < world.delivery_at(t)[wa]
+        fake = world.fake_delivered_at(t)[wa]
+        u = traffic.u_receipt[ids]
+        arrival = t + np.where(fake, FAKE_RECEIPT_DELAY_S, latency)
+        period = world.dlr_batch_period_at(t)[wa]
+        held = period > 0
+        arrival[held] = np.ceil(arrival[held] / period[held]) * period[held]
+        reported = ~world.blackholed_at(t)[wa] & (u >= world.missing_dlr[ch])
+        duplicated = reported & (u > 1.0 - world.duplicate_rate_at(t)[wa])
+        says_ok = delivered | fake
+        for mask, gap in ((reported, 0.0), (duplicated, DUPLICATE_GAP_S)):
+            sub = np.full(int(mask.sum()), t)
+            self.receipts.push(
+                arrival[mask] + gap, msg=ids[mask], arm=space_arm[mask], sub=sub, ok=says_ok[mask]
+            )
+        return delivered, latency
