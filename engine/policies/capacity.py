@@ -110,15 +110,21 @@ def _fill_sequential(
     left: NDArray[np.float64],
     order: NDArray[np.int64],
 ) -> NDArray[np.int64]:
-    """The same rule one request at a time: cheaper than array set-up for a handful of requests."""
+    """The same rule in plain Python: cheaper than array set-up for a handful of requests."""
     chosen = order[:, 0].copy()
-    for i in np.argsort(lanes, kind="stable").tolist():
-        for col in order[i].tolist():
-            if not np.isfinite(scores[i, col]):
-                break
-            arm = int(arms[i, col])
-            if left[arm] >= 1:
-                left[arm] -= 1
-                chosen[i] = col
-                break
+    for lane in sorted(set(lanes.tolist())):
+        waiting = [i for i in range(len(lanes)) if lanes[i] == lane]
+        for r in range(scores.shape[1]):
+            still = []
+            for i in waiting:
+                col = int(order[i, r])
+                if not np.isfinite(scores[i, col]):
+                    continue  # nothing usable left: keeps its first choice and overflows there
+                arm = int(arms[i, col])
+                if left[arm] >= 1:
+                    left[arm] -= 1
+                    chosen[i] = col
+                else:
+                    still.append(i)
+            waiting = still
     return chosen

@@ -51,6 +51,8 @@ class DiscountedSums:
     def _weights(self, t: NDArray[np.float64] | float) -> NDArray[np.float64]:
         if self._t_ref is None:
             self._t_ref = float(np.min(t))
+        # Writers that never read (a model nobody asks) must not overflow either.
+        self._rebase(float(np.max(t)))
         return np.exp(self._rate * (np.asarray(t, dtype=np.float64) - self._t_ref))
 
     def _rebase(self, now: float) -> None:
