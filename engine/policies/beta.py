@@ -11,6 +11,7 @@ from engine.policies.base import Policy
 from engine.policies.batches import FeedbackBatch
 from engine.policies.economics import Economics
 from engine.policies.space import ArmSpace
+from engine.stats.beta import BetaPosterior
 from engine.stats.outcomes import OutcomeStats
 
 POSTERIOR_RESOLUTION_S = 1.0
@@ -50,7 +51,7 @@ class BetaPolicy(Policy):
             change_z=change_z,
         )
         self._updates = 0
-        self._cache: tuple[int, int, NDArray[np.float64], NDArray[np.float64]] | None = None
+        self._cache: tuple[int, int, BetaPosterior] | None = None
 
     def _grow(self, n_arms: int, n_routes: int) -> None:
         self._stats.grow(n_arms, n_routes)
@@ -60,17 +61,18 @@ class BetaPolicy(Policy):
         self._stats.update(feedback, self.space.arm_route)
         self._updates += 1
 
-    def _posterior(self, now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _posterior(self, now: float) -> BetaPosterior:
         # Beliefs change with feedback, not with the passing of a few milliseconds: a router that
         # decides a thousand times a second recomputes them once per feedback batch or second.
         stamp = math.floor(now / POSTERIOR_RESOLUTION_S)
         c = self._cache
-        if c is None or c[0] != stamp or c[1] != self._updates or len(c[2]) != self.space.n_arms:
-            a, b = self._stats.posterior(now, self.space.arm_route)
-            c = self._cache = (stamp, self._updates, a, b)
-        return c[2], c[3]
+        if c is None or c[0] != stamp or c[1] != self._updates or len(c[2].a) != self.space.n_arms:
+            c = self._cache = (
+                stamp,
+                self._updates,
+                BetaPosterior.of(*self._stats.posterior(now, self.space.arm_route)),
+            )
+        return c[2]
 
     def _means(self, now: float) -> NDArray[np.float64]:
-        a, b = self._posterior(now)
-        result: NDArray[np.float64] = a / (a + b)
-        return result
+        return self._posterior(now).mean

@@ -11,7 +11,6 @@ from engine.policies.beta import BetaPolicy
 from engine.policies.economics import Economics
 from engine.policies.registry import register
 from engine.policies.space import ArmSpace
-from engine.stats.beta import sample_beta
 
 
 @register
@@ -22,8 +21,7 @@ class Thompson(BetaPolicy):
     stochastic = True
 
     def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
-        a, b = self._posterior(requests.now)
-        return sample_beta(a[arms], b[arms], self._rng)
+        return self._posterior(requests.now).sample(arms, self._rng)
 
     def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         return self._means(requests.now)[arms]
@@ -89,8 +87,7 @@ class PendingThompson(BetaPolicy):
         return worth
 
     def _scores(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
-        a, b = self._posterior(requests.now)
-        return self._worth(requests, arms, sample_beta(a[arms], b[arms], self._rng))
+        return self._worth(requests, arms, self._posterior(requests.now).sample(arms, self._rng))
 
     def _expected(self, requests: RequestBatch, arms: NDArray[np.int64], valid: NDArray[np.bool_]) -> Matrix:
         return self._worth(requests, arms, self._means(requests.now)[arms])
