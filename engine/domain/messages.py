@@ -1,0 +1,77 @@
+"""Messages, submit results and delivery receipts as they cross the channel boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from engine.domain.enums import ErrorClass, Lane
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """What a channel is asked to send. ``id`` is ours and never changes across failover."""
+
+    id: str
+    to: str  # E.164
+    sender: str
+    body: str
+    lane: Lane
+    parts: int = 1
+    validity_s: float = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelError:
+    """Why a channel refused a submit, mapped at the adapter boundary.
+
+    ``throttled`` means "slow down, try again" (SMPP 0x58 / 0x14, HTTP 429): the dispatcher backs off
+    or fails over without counting it against the route's quality. ``raw`` is the channel's own code.
+    """
+
+    code: str
+    raw: str
+    error_class: ErrorClass = ErrorClass.OPERATOR
+    permanent: bool = False
+    throttled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """The channel's answer to one submit: accepted with its own id, or an error."""
+
+    message_id: str
+    provider_id: str | None = None
+    error: ChannelError | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+class ReceiptStatus(StrEnum):
+    """Delivery report states (SMPP ``stat:`` values, normalised)."""
+
+    DELIVERED = "delivered"  # DELIVRD
+    UNDELIVERED = "undelivered"  # UNDELIV
+    EXPIRED = "expired"  # EXPIRED
+    REJECTED = "rejected"  # REJECTD
+    DELETED = "deleted"  # DELETED
+    UNKNOWN = "unknown"  # UNKNOWN
+    ENROUTE = "enroute"  # ENROUTE / ACCEPTD: not final
+
+    @property
+    def is_final(self) -> bool:
+        return self is not ReceiptStatus.ENROUTE
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery report from a channel, correlated later by ``(channel, provider_id)``."""
+
+    channel: str
+    provider_id: str
+    status: ReceiptStatus
+    at: float
+    error_code: str | None = None
+    raw: str = field(default="", repr=False)
