@@ -10,28 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.domain.enums import Lane
+from engine.infra.decision_schema import SCHEMA
 from simulations.runner import Run
 from simulations.traffic import Traffic
 from simulations.world import World
 
-SCHEMA = pa.schema(
-    [
-        ("policy", pa.dictionary(pa.int8(), pa.string())),
-        ("seed", pa.int32()),
-        ("message", pa.int64()),
-        ("time", pa.float64()),
-        ("context", pa.dictionary(pa.int32(), pa.string())),
-        ("lane", pa.dictionary(pa.int8(), pa.string())),
-        ("route", pa.dictionary(pa.int32(), pa.string())),
-        ("propensity", pa.float32()),
-        ("explored", pa.bool_()),
-        ("delivered", pa.bool_()),
-        ("latency_s", pa.float32()),
-        ("dlr_status", pa.dictionary(pa.int8(), pa.string())),
-        ("dlr_time", pa.float32()),
-        ("cost", pa.float32()),
-    ]
-)
+__all__ = ["SCHEMA", "DecisionLog"]  # SCHEMA lives in engine.infra, re-exported for old readers
+
 _LANES = pa.array([lane.label for lane in Lane])
 _DLR = pa.array(["none", "undelivered", "delivered"])
 

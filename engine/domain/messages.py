@@ -75,3 +75,30 @@ class Receipt:
     at: float
     error_code: str | None = None
     raw: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message as accepted from a sender, before routing."""
+
+    id: str
+    tenant: str
+    to: str
+    sender: str
+    body: str
+    lane: Lane
+    created_at: float
+    client_ref: str = ""
+    validity_s: float = 86_400.0
+
+    def outbound(self, parts: int = 1) -> OutboundMessage:
+        return OutboundMessage(self.id, self.to, self.sender, self.body, self.lane, parts, self.validity_s)
+
+
+def new_message_id(now: float, entropy: bytes) -> str:
+    """Time-ordered id: milliseconds in hex, then random hex (``entropy`` from ``secrets``).
+
+    >>> new_message_id(1.5, bytes(6))
+    '0000000005dc000000000000'
+    """
+    return f"{int(now * 1000):012x}{entropy.hex()}"

@@ -26,6 +26,11 @@ class Channel:
     id: str
     kind: str = "simulated"
     tps: float = 100.0
+    window: int = 50  # submits in flight at once
+    options: tuple[tuple[str, str | float | int | bool], ...] = ()  # kind-specific, e.g. a preset
+
+    def option(self, name: str, default: str | float | int | bool) -> str | float | int | bool:
+        return dict(self.options).get(name, default)
 
 
 @dataclass(frozen=True, slots=True)

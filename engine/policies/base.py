@@ -82,6 +82,9 @@ class Policy(ABC):
         arms, valid = self.space.candidates(requests.context)
         if n == 0 or arms.shape[1] == 0:
             return _empty_decisions(n)
+        if requests.avoid is not None and requests.avoid.size:
+            routes = self.space.arm_route[arms]
+            valid &= ~(routes[:, :, None] == requests.avoid[:, None, :]).any(axis=2)
         scores = np.where(valid, self._scores(requests, arms, valid), -np.inf)
         if self.explore > 0:
             scores = self._explore(scores, valid)

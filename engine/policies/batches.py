@@ -14,11 +14,16 @@ from numpy.typing import NDArray
 
 @dataclass(frozen=True, slots=True)
 class RequestBatch:
-    """Messages to route at time ``now``: their context ids and lanes (``Lane`` values)."""
+    """Messages to route at time ``now``: their context ids and lanes (``Lane`` values).
+
+    ``avoid`` (optional, ``[n, m]`` route ids padded with -1) lists routes a request must not take,
+    e.g. the channels that already refused it during failover.
+    """
 
     now: float
     context: NDArray[np.int64]
     lane: NDArray[np.int64]
+    avoid: NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         if self.context.shape != self.lane.shape:

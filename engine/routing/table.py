@@ -65,6 +65,24 @@ class RouteTable:
         return None
 
 
+# Options each kind understands; the adapter validates their values when it starts.
+KIND_OPTIONS = {"simulated": frozenset({"preset", "seed"}), "smpp": frozenset(), "http": frozenset()}
+COMMON = frozenset({"id", "kind", "tps", "window"})
+
+
+def _options(sec: Section, kind: str) -> tuple[tuple[str, str | float | int | bool], ...]:
+    allowed = KIND_OPTIONS[kind]
+    options = []
+    for key in sorted(set(sec.data) - COMMON):
+        if allowed and key not in allowed:
+            continue  # left for done() to report as unknown
+        value = sec.data[key]
+        if not isinstance(value, str | int | float | bool):
+            raise sec.fail(key, f"expected a string, number or boolean, got {type(value).__name__}")
+        options.append((key, sec.get(key, type(value))))
+    return tuple(options)
+
+
 def load_route_table(path: Path) -> RouteTable:
     return parse_route_table(read_toml(path, RouteTableError), str(path))
 
@@ -80,7 +98,9 @@ def parse_route_table(data: dict[str, Any], source: str) -> RouteTable:
         kind = sec.get("kind", str, "simulated")
         if kind not in CHANNEL_KINDS:
             raise sec.fail("kind", f"unknown channel kind {kind!r}; expected one of {sorted(CHANNEL_KINDS)}")
-        channels[cid] = Channel(cid, kind, sec.number("tps", 100.0, low=0.0, strict_low=True))
+        tps = sec.number("tps", 100.0, low=0.0, strict_low=True)
+        window = int(sec.number("window", 50.0, low=1.0))
+        channels[cid] = Channel(cid, kind, tps, window, _options(sec, kind))
         sec.done()
     entries: dict[tuple[str, str | None], RouteEntry] = {}
     for sec in top.sections("routes"):

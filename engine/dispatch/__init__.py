@@ -1,0 +1,1 @@
+"""Moving messages from the lanes through the router to the channels, with failover."""

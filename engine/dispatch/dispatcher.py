@@ -1,0 +1,294 @@
+"""The dispatcher: pull a batch from a lane, route it, submit it, record what happened.
+
+Zero loss and zero duplicates rest on three rules:
+
+1. A stream entry is acknowledged only after its message reached a status from which nothing more
+   is to be done here (sent, or a final status). A dispatcher that dies leaves its entries pending
+   in the consumer group; its successor (or a peer, via XAUTOCLAIM) processes them again.
+2. A message is marked ``sending`` before it is handed to a channel. Finding it ``sending`` again
+   means the submit's outcome is unknown: it becomes ``unknown`` and is never resent blindly.
+3. Failover keeps the message id; a channel that refused a message is avoided for it next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.destinations.resolver import DestinationResolver
+from engine.dispatch.ports import ChannelPort, ChannelUnavailableError, Outcome, OutcomeHook, RouterPort
+from engine.domain.clock import Clock
+from engine.domain.enums import Lane, MessageStatus
+from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
+from engine.domain.types import Destination
+from engine.errors import InvalidNumberError
+from engine.infra.store import Change, LaneStreams, MessageStore, Record
+from engine.policies.batches import FeedbackBatch, FeedbackKind
+from engine.routing.service import Choice
+from engine.text.segments import split
+
+FINAL_OR_SENT = frozenset({MessageStatus.SENT}) | {s for s in MessageStatus if s.is_final}
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    batch_size: int = 500
+    block_ms: int = 100
+    retry_budget: int = 2  # failovers after the first attempt
+    receipt_timeout_s: float = 900.0
+    claim_idle_ms: int = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A routing decision about to be submitted (for the decision log)."""
+
+    message_id: str
+    lane: Lane
+    choice: Choice
+    at: float
+    attempt: int
+
+
+@dataclass
+class _Job:
+    entry: str
+    record: Record
+    destination: Destination
+    lane: Lane
+    parts: int
+    avoid: list[str]
+    last_error: ChannelError | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        lane: Lane,
+        consumer: str,
+        *,
+        store: MessageStore,
+        streams: LaneStreams,
+        router: RouterPort,
+        channels: Mapping[str, ChannelPort],
+        resolver: DestinationResolver,
+        clock: Clock,
+        settings: DispatchSettings | None = None,
+        on_decided: Callable[[Sequence[Decided]], None] | None = None,
+        on_outcome: OutcomeHook | None = None,
+    ) -> None:
+        self.lane, self.consumer = lane, consumer
+        self.store, self.streams, self.router, self.channels = store, streams, router, channels
+        self.resolver, self.clock = resolver, clock
+        self.settings = settings or DispatchSettings()
+        self.on_decided = on_decided
+        self.on_outcome = on_outcome
+        self.processed = 0
+
+    async def recover(self) -> int:
+        """After a (re)start: our own unacknowledged entries, then entries of dead peers."""
+        count = self.settings.batch_size
+        own = await self.streams.own_pending(self.lane, self.consumer, count)
+        claimed = await self.streams.claim(self.lane, self.consumer, self.settings.claim_idle_ms, count)
+        return await self.process(own + claimed)
+
+    async def step(self) -> int:
+        entries = await self.streams.read(
+            self.lane, self.consumer, self.settings.batch_size, self.settings.block_ms
+        )
+        return await self.process(entries)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.recover()
+        while not stop.is_set():
+            await self.step()
+
+    # -- one batch -----------------------------------------------------------------------------
+
+    async def process(self, entries: Sequence[tuple[str, str]]) -> int:
+        if not entries:
+            return 0
+        now = self.clock.now()
+        records = await self.store.fetch([mid for _, mid in entries])
+        changes: list[Change] = []
+        ack: list[str] = []
+        jobs: list[_Job] = []
+        for (entry, mid), record in zip(entries, records, strict=True):
+            job = self._triage(entry, mid, record, now, changes=changes, ack=ack)
+            if job is not None:
+                jobs.append(job)
+        await self.store.apply(changes)
+        if jobs:
+            ack += await self._dispatch(jobs)
+        await self.streams.ack(self.lane, ack)
+        self.processed += len(entries)
+        return len(entries)
+
+    def _triage(
+        self,
+        entry: str,
+        mid: str,
+        record: Record | None,
+        now: float,
+        *,
+        changes: list[Change],
+        ack: list[str],
+    ) -> _Job | None:
+        """Decide what a stream entry needs; None when nothing is left to do but acknowledge it."""
+        if record is None:
+            ack.append(entry)  # a record that does not exist cannot be sent
+            return None
+        status = MessageStatus(record["status"])
+        if status in FINAL_OR_SENT:
+            ack.append(entry)
+            return None
+        if status is MessageStatus.SENDING:
+            note = "submit outcome unknown (dispatcher restarted mid-submit); not resent"
+            changes.append(Change(mid, now, MessageStatus.UNKNOWN, note=note))
+            ack.append(entry)
+            return None
+        if now > float(record["created_at"]) + float(record["validity_s"]):
+            changes.append(Change(mid, now, MessageStatus.EXPIRED, {"error_code": "validity_expired"}))
+            ack.append(entry)
+            return None
+        try:
+            destination = self.resolver.resolve(record["to"])
+        except InvalidNumberError as exc:
+            changes.append(
+                Change(mid, now, MessageStatus.REJECTED, {"error_code": "invalid_number"}, exc.reason)
+            )
+            ack.append(entry)
+            return None
+        avoid = [c for c in record.get("avoid", "").split(",") if c]
+        return _Job(entry, record, destination, self.lane, split(record["body"]).count, avoid)
+
+    async def _dispatch(self, jobs: list[_Job]) -> list[str]:
+        """Route and submit with failover; returns the entries that may be acknowledged."""
+        done: list[str] = []
+        pending = jobs
+        for attempt in range(self.settings.retry_budget + 1):
+            if not pending:
+                break
+            pending = await self._attempt(pending, attempt, done)
+        if pending:
+            now = self.clock.now()
+            failed = [
+                Change(
+                    j.record["id"], now, MessageStatus.FAILED,
+                    {"error_code": j.last_error.code if j.last_error else "no_route",
+                     "raw_error": j.last_error.raw if j.last_error else ""},
+                )
+                for j in pending
+            ]  # fmt: skip
+            await self.store.apply(failed)
+            self._outcomes(failed, {})
+            done += [j.entry for j in pending]
+        return done
+
+    def _outcomes(self, changes: Sequence[Change], cost: Mapping[str, float]) -> None:
+        if self.on_outcome is None:
+            return
+        logged = {MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.UNKNOWN}
+        rows = []
+        for c in changes:
+            if c.status in logged:
+                paid = cost.get(c.message_id) if c.status is MessageStatus.SENT else None
+                rows.append(
+                    Outcome(c.message_id, c.at, c.status, paid, error_code=(c.fields or {}).get("error_code"))
+                )
+        self.on_outcome(rows)
+
+    async def _attempt(self, jobs: list[_Job], attempt: int, done: list[str]) -> list[_Job]:
+        now = self.clock.now()
+        lanes = np.full(len(jobs), int(self.lane), dtype=np.int64)
+        choices = await self.router.route([j.destination for j in jobs], lanes, [j.avoid for j in jobs])
+        routable = [(j, c) for j, c in zip(jobs, choices, strict=True) if c.channel is not None]
+        retry = [j for j, c in zip(jobs, choices, strict=True) if c.channel is None]
+        # Rule 2: `sending` is durable before any channel sees the message.
+        await self.store.apply([self._sending(j, c, now, attempt) for j, c in routable])
+        if self.on_decided:
+            self.on_decided([Decided(j.record["id"], self.lane, c, now, attempt) for j, c in routable])
+        by_channel: dict[str, list[tuple[_Job, Choice]]] = defaultdict(list)
+        for job, choice in routable:
+            by_channel[str(choice.channel)].append((job, choice))
+        outcomes = await asyncio.gather(*(self._submit(ch, pairs) for ch, pairs in by_channel.items()))
+        changes: list[Change] = []
+        sent: list[tuple[str, Sequence[str], str, float]] = []
+        events: list[tuple[int, int, float]] = []  # (kind, arm, at)
+        for channel, pairs, results in outcomes:
+            for (job, choice), result in zip(pairs, results, strict=True):
+                mid, t = job.record["id"], self.clock.now()
+                if result is None:  # the channel could not be asked: outcome unknown, never resend
+                    note = "channel unavailable during submit; outcome unknown"
+                    changes.append(Change(mid, t, MessageStatus.UNKNOWN, note=note))
+                    done.append(job.entry)
+                elif result.accepted:
+                    pids = (result.provider_id or "").split(",")
+                    changes.append(
+                        Change(
+                            mid,
+                            t,
+                            MessageStatus.SENT,
+                            {"provider_ids": ",".join(pids), "submitted_at": repr(t)},
+                        )
+                    )
+                    sent.append((channel, pids, mid, t + self.settings.receipt_timeout_s))
+                    events.append((FeedbackKind.SUBMITTED, choice.arm, t))
+                    done.append(job.entry)
+                else:
+                    error = result.error
+                    job.last_error, job.avoid = error, [*job.avoid, channel]
+                    note = f"{channel} refused: {error.code if error else '?'}"
+                    changes.append(Change(mid, t, MessageStatus.QUEUED, {"avoid": ",".join(job.avoid)}, note))
+                    if error is not None and not error.throttled:
+                        events.append((FeedbackKind.FAILED, choice.arm, t))
+                    retry.append(job)
+        await self.store.index_sent(sent)
+        await self.store.apply(changes)
+        self._outcomes(changes, {j.record["id"]: c.price * j.parts for j, c in routable})
+        if events:
+            kind, arm, at = (np.array(col) for col in zip(*events, strict=True))
+            at = at.astype(np.float64)
+            await self.router.feedback(
+                FeedbackBatch(self.clock.now(), kind.astype(np.int64), arm.astype(np.int64), at, at)
+            )
+        return retry
+
+    def _sending(self, job: _Job, choice: Choice, now: float, attempt: int) -> Change:
+        decision = {
+            "channel": choice.channel, "score": choice.score, "explored": choice.explored,
+            "propensity": choice.propensity, "alternatives": choice.alternatives, "attempt": attempt,
+        }  # fmt: skip
+        fields = {
+            "channel": str(choice.channel), "arm": str(choice.arm), "price": repr(choice.price * job.parts),
+            "parts": str(job.parts), "country": job.destination.country,
+            "operator": job.destination.operator or "", "decision": json.dumps(decision),
+            "attempts": str(attempt + 1),
+        }  # fmt: skip
+        return Change(job.record["id"], now, MessageStatus.SENDING, fields, f"via {choice.channel}")
+
+    async def _submit(
+        self, channel: str, pairs: list[tuple[_Job, Choice]]
+    ) -> tuple[str, list[tuple[_Job, Choice]], list[SubmitResult | None]]:
+        messages = [self._outbound(job) for job, _ in pairs]
+        port = self.channels.get(channel)
+        if port is None:
+            refused = ChannelError("unknown_channel", channel, permanent=True)
+            return channel, pairs, [SubmitResult(m.id, error=refused) for m in messages]
+        try:
+            results: list[SubmitResult | None] = list(await port.submit(messages))
+        except ChannelUnavailableError:
+            results = [None] * len(messages)
+        return channel, pairs, results
+
+    @staticmethod
+    def _outbound(job: _Job) -> OutboundMessage:
+        r = job.record
+        return OutboundMessage(
+            r["id"], r["to"], r["from"], r["body"], job.lane, job.parts, float(r["validity_s"])
+        )

@@ -1,0 +1,132 @@
+"""The receipt processor: I/O around the pure correlation core.
+
+Fetch what the index knows about each receipt, let :func:`engine.dlr.correlate` decide, write the
+new statuses back, settle the deadlines of final messages, and feed the router. Receipts that
+arrive before their submit response are parked and looked up again; after a grace period they are
+logged and counted as orphans. Messages past their receipt deadline become ``unknown``; a late
+receipt still corrects them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from engine.dispatch.ports import Outcome, OutcomeHook, RouterPort
+from engine.dlr import ParkedReceipts, SentRecord, StatusUpdate, correlate, expired
+from engine.domain.clock import Clock
+from engine.domain.enums import MessageStatus
+from engine.domain.messages import Receipt, ReceiptStatus
+from engine.infra.store import Change, MessageStore, Record
+
+log = logging.getLogger(__name__)
+
+
+def sent_record(record: Record) -> SentRecord | None:
+    """The correlation view of a stored message (None if it was never submitted)."""
+    if not record.get("provider_ids"):
+        return None
+    parts = int(record.get("parts", "1"))
+    pids = tuple(record["provider_ids"].split(","))
+    if len(pids) != parts:  # a channel that answered one id for a multi-part message
+        parts = len(pids)
+    statuses = json.loads(record.get("part_status", "null")) or [None] * parts
+    errors = json.loads(record.get("part_errors", "null")) or [None] * parts
+    return SentRecord(
+        message_id=record["id"],
+        channel=record["channel"],
+        provider_ids=pids,
+        arm=int(record.get("arm", "-1")),
+        submitted_at=float(record.get("submitted_at", "0")),
+        parts=parts,
+        part_status=tuple(ReceiptStatus(s) if s else None for s in statuses),
+        status=MessageStatus(record["status"]),
+        part_errors=tuple(errors),
+    )
+
+
+def _parts(record: SentRecord) -> dict[str, str]:
+    return {
+        "part_status": json.dumps([s.value if s else None for s in record.part_status]),
+        "part_errors": json.dumps(list(record.part_errors)),
+    }
+
+
+def _change(update: StatusUpdate, record: SentRecord | None) -> Change:
+    fields = {"error_code": update.error_code or "", **(_parts(record) if record is not None else {})}
+    note = "late receipt corrected the timeout" if update.correction else ""
+    return Change(update.message_id, update.at, update.status, fields, note)
+
+
+class ReceiptProcessor:
+    def __init__(
+        self,
+        store: MessageStore,
+        router: RouterPort,
+        clock: Clock,
+        *,
+        receipt_timeout_s: float,
+        grace_s: float = 60.0,
+        on_outcome: OutcomeHook | None = None,
+    ) -> None:
+        self.store, self.router, self.clock = store, router, clock
+        self.receipt_timeout_s = receipt_timeout_s
+        self.parked = ParkedReceipts(grace_s)
+        self.counts: Counter[str] = Counter()
+        self.on_outcome = on_outcome
+
+    async def ingest(self, receipts: Sequence[Receipt]) -> None:
+        if not receipts:
+            return
+        now = self.clock.now()
+        ids = await self.store.lookup_sent([(r.channel, r.provider_id) for r in receipts])
+        unique = sorted({i for i in ids if i})
+        fetched = dict(zip(unique, await self.store.fetch(unique), strict=True))
+        records = [sent_record(fetched[i] or {}) if i and fetched.get(i) else None for i in ids]
+        result = correlate(receipts, records, now)
+        self.parked.park(result.unmatched, now)
+        by_id = {r.message_id: r for r in result.records}
+        await self.store.apply([_change(u, by_id.get(u.message_id)) for u in result.updates])
+        # Parts that reported while others are still out: keep their statuses.
+        partial = [r for r in result.records if r.message_id not in {u.message_id for u in result.updates}]
+        await self.store.apply([Change(r.message_id, now, fields=_parts(r)) for r in partial])
+        await self.store.settle([u.message_id for u in result.updates if u.status.is_final])
+        if self.on_outcome is not None:
+            submitted = {r.message_id: r.submitted_at for r in result.records}
+            self.on_outcome(
+                [Outcome(u.message_id, u.at, u.status, latency_s=u.at - submitted[u.message_id]
+                         if u.message_id in submitted else None, error_code=u.error_code)
+                 for u in result.updates]
+            )  # fmt: skip
+        if len(result.feedback):
+            await self.router.feedback(result.feedback)
+        self.counts.update(
+            receipts=len(receipts), duplicates=result.duplicates, intermediate=result.intermediate,
+            settled=len(result.updates), corrections=sum(u.correction for u in result.updates),
+        )  # fmt: skip
+
+    async def tick(self) -> None:
+        """Look parked receipts up again, give up on old ones, and time out silent messages."""
+        now = self.clock.now()
+        await self.ingest(self.parked.retry(now))
+        orphans = self.parked.expire(now)
+        if orphans:
+            self.counts["orphans"] += len(orphans)
+            log.warning("%d receipts matched no message (first: %s/%s)", len(orphans),
+                        orphans[0].channel, orphans[0].provider_id)  # fmt: skip
+        overdue = await self.store.overdue(now)
+        if not overdue:
+            return
+        fetched = await self.store.fetch(overdue)
+        records = [r for r in (sent_record(f) for f in fetched if f) if r is not None]
+        updates = expired(records, now, self.receipt_timeout_s)
+        await self.store.apply([_change(u, None) for u in updates])
+        await self.store.settle(overdue)
+        if self.on_outcome is not None:
+            self.on_outcome([Outcome(u.message_id, u.at, u.status) for u in updates])
+        self.counts["timeouts"] += len(updates)
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.counts)

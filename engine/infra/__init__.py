@@ -1,0 +1,1 @@
+"""Adapters to the outside world: Redis and Parquet; owns every key and file format."""

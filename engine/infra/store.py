@@ -1,0 +1,190 @@
+"""Message records, their history, the lanes (Redis Streams) and the receipt index.
+
+Every write that belongs together goes in one pipeline: a Redis round trip costs far more than the
+commands in it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from engine.dlr.ids import id_forms
+from engine.domain.enums import Lane, MessageStatus
+from engine.domain.messages import NewMessage
+from engine.infra.keys import DISPATCH_GROUP, Keys
+
+Record = dict[str, str]
+# redis-py's reply types are unions of every possible shape; clients here decode to str, so replies
+# are taken as Any at the call and given their real shape right away.
+Reply = Any
+PROVIDER_ID_TTL_S = 3 * 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Fields to set on a message; a new ``status`` is also appended to its history at ``at``."""
+
+    message_id: str
+    at: float
+    status: MessageStatus | None = None
+    fields: Mapping[str, str] | None = None
+    note: str = ""
+
+
+def _record(m: NewMessage) -> Record:
+    return {
+        "id": m.id, "tenant": m.tenant, "to": m.to, "from": m.sender, "body": m.body,
+        "lane": m.lane.label, "client_ref": m.client_ref, "validity_s": repr(m.validity_s),
+        "created_at": repr(m.created_at), "status": MessageStatus.QUEUED.value, "attempts": "0",
+    }  # fmt: skip
+
+
+def _event(status: MessageStatus, at: float, note: str = "") -> str:
+    return json.dumps({"status": status.value, "at": at, **({"note": note} if note else {})})
+
+
+def connect(url: str) -> aioredis.Redis:
+    """An asyncio client that decodes replies to str (every module here expects str)."""
+    return aioredis.Redis.from_url(url, decode_responses=True)
+
+
+class MessageStore:
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+
+    async def accept(self, messages: Sequence[NewMessage]) -> None:
+        """Record and enqueue messages (one pipeline); they are durable once this returns."""
+        pipe = self.client.pipeline(transaction=False)
+        for m in messages:
+            record: dict[Any, Any] = _record(m)
+            pipe.hset(self.keys.message(m.id), mapping=record)
+            pipe.rpush(
+                self.keys.history(m.id),
+                _event(MessageStatus.ACCEPTED, m.created_at),
+                _event(MessageStatus.QUEUED, m.created_at),
+            )
+            pipe.xadd(self.keys.lane(m.lane), {"id": m.id})
+        pipe.hincrby(self.keys.counters(), "accepted", len(messages))
+        await pipe.execute()
+
+    async def fetch(self, ids: Sequence[str]) -> list[Record | None]:
+        pipe = self.client.pipeline(transaction=False)
+        for mid in ids:
+            pipe.hgetall(self.keys.message(mid))
+        rows: list[Reply] = await pipe.execute()
+        return [dict(row) if row else None for row in rows]
+
+    async def history(self, message_id: str) -> list[dict[str, object]]:
+        raw: Reply = await self.client.lrange(self.keys.history(message_id), 0, -1)
+        return [json.loads(item) for item in raw]
+
+    async def apply(self, changes: Sequence[Change]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for c in changes:
+            fields: dict[Any, Any] = dict(c.fields or {})
+            if c.status is not None:
+                fields["status"] = c.status.value
+                fields["status_at"] = repr(c.at)
+                pipe.rpush(self.keys.history(c.message_id), _event(c.status, c.at, c.note))
+                if c.status.is_final:
+                    pipe.hincrby(self.keys.counters(), f"final:{c.status.value}", 1)
+            if fields:
+                pipe.hset(self.keys.message(c.message_id), mapping=fields)
+        if changes:
+            await pipe.execute()
+
+    async def index_sent(self, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
+        """Remember ``(channel, provider_ids, message_id, receipt_deadline)`` for correlation."""
+        pipe = self.client.pipeline(transaction=False)
+        for channel, provider_ids, message_id, deadline in entries:
+            for pid in provider_ids:
+                for form in id_forms(pid):
+                    pipe.set(self.keys.provider_id(channel, form), message_id, ex=PROVIDER_ID_TTL_S)
+            pipe.zadd(self.keys.deadlines(), {message_id: deadline})
+        if entries:
+            await pipe.execute()
+
+    async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[str | None]:
+        """Our message id for each ``(channel, provider_id)``, trying every form of the id."""
+        forms = [(channel, id_forms(pid)) for channel, pid in refs]
+        pipe = self.client.pipeline(transaction=False)
+        for channel, alternatives in forms:
+            for form in alternatives:
+                pipe.get(self.keys.provider_id(channel, form))
+        replies: list[Reply] = await pipe.execute()
+        found = iter(replies)
+        out: list[str | None] = []
+        for _, alternatives in forms:
+            hits = [next(found) for _ in alternatives]
+            out.append(next((str(h) for h in hits if h is not None), None))
+        return out
+
+    async def overdue(self, now: float, limit: int = 1000) -> list[str]:
+        raw: Reply = await self.client.zrangebyscore(self.keys.deadlines(), "-inf", now, start=0, num=limit)
+        return [str(r) for r in raw]
+
+    async def settle(self, message_ids: Sequence[str]) -> None:
+        """No receipt is awaited any more for these messages."""
+        if message_ids:
+            await self.client.zrem(self.keys.deadlines(), *message_ids)
+
+    async def counters(self) -> dict[str, int]:
+        raw: Reply = await self.client.hgetall(self.keys.counters())
+        return {str(k): int(v) for k, v in raw.items()}
+
+
+class LaneStreams:
+    """One stream per lane with a consumer group; entries carry message ids."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+
+    async def ensure_groups(self) -> None:
+        for lane in Lane:
+            try:
+                await self.client.xgroup_create(self.keys.lane(lane), DISPATCH_GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    @staticmethod
+    def _entries(raw: Reply) -> list[tuple[str, str]]:
+        return [(str(eid), str(fields["id"])) for eid, fields in raw if fields]
+
+    async def read(
+        self, lane: Lane, consumer: str, count: int, block_ms: int | None
+    ) -> list[tuple[str, str]]:
+        """New entries for this consumer: ``(entry_id, message_id)``."""
+        reply: Reply = await self.client.xreadgroup(
+            DISPATCH_GROUP, consumer, {self.keys.lane(lane): ">"}, count=count, block=block_ms
+        )
+        return self._entries(reply[0][1]) if reply else []
+
+    async def own_pending(self, lane: Lane, consumer: str, count: int) -> list[tuple[str, str]]:
+        """Entries delivered to this consumer before and never acknowledged (after a restart)."""
+        reply: Reply = await self.client.xreadgroup(
+            DISPATCH_GROUP, consumer, {self.keys.lane(lane): "0"}, count=count
+        )
+        return self._entries(reply[0][1]) if reply else []
+
+    async def claim(self, lane: Lane, consumer: str, min_idle_ms: int, count: int) -> list[tuple[str, str]]:
+        """Take over entries another (dead) consumer left unacknowledged for ``min_idle_ms``."""
+        reply: Reply = await self.client.xautoclaim(
+            self.keys.lane(lane), DISPATCH_GROUP, consumer, min_idle_ms, start_id="0-0", count=count
+        )
+        return self._entries(reply[1])
+
+    async def ack(self, lane: Lane, entry_ids: Sequence[str]) -> None:
+        if entry_ids:
+            await self.client.xack(self.keys.lane(lane), DISPATCH_GROUP, *entry_ids)
+
+    async def depth(self, lane: Lane) -> int:
+        return int(await self.client.xlen(self.keys.lane(lane)))

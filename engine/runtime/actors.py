@@ -1,0 +1,235 @@
+"""Ray actors: channels, the router, the receipt processor and the dispatchers.
+
+Each is a thin shell over a plain class. They restart on failure (``max_restarts=-1``) but their
+calls are never retried (``max_task_retries=0``): a retried submit could send a message twice.
+State that must survive a restart lives in Redis; each actor's ``ensure_running`` (called by the
+supervisor every second) restarts its background loop after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import ray
+import redis.asyncio as aioredis
+from numpy.typing import NDArray
+
+from engine.destinations import DestinationResolver, OperatorTable
+from engine.dispatch.dispatcher import Dispatcher, DispatchSettings
+from engine.dispatch.ports import ChannelUnavailableError
+from engine.dispatch.receipts import ReceiptProcessor
+from engine.dispatch.sharding import ShardedRouter
+from engine.domain.channel import ChannelHealth
+from engine.domain.clock import SystemClock
+from engine.domain.enums import Lane
+from engine.domain.messages import OutboundMessage, Receipt, SubmitResult
+from engine.domain.types import Channel, Destination
+from engine.infra.keys import Keys
+from engine.infra.store import LaneStreams, MessageStore, connect
+from engine.policies.batches import FeedbackBatch
+from engine.routing.service import Choice, RouterService
+from engine.routing.table import RouteTable
+from engine.runtime.adapters import make_adapter
+from engine.runtime.channel_service import ChannelService
+from engine.runtime.decisions import DecisionSink
+
+log = logging.getLogger(__name__)
+ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0}
+ACTOR_ERRORS = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
+
+
+@ray.remote(**ACTOR_OPTIONS)
+class RouterActor:
+    """The bandit over live receipts, for one shard of destinations; snapshots itself to Redis."""
+
+    def __init__(self, table: RouteTable, policy: str, redis_url: str, namespace: str, shard: str) -> None:
+        self.clock = SystemClock()
+        self.service = RouterService(table, policy, self.clock, np.random.default_rng(secrets.randbits(64)))
+        self.redis = aioredis.Redis.from_url(redis_url)  # binary: snapshots are bytes
+        self.key = Keys(namespace).router_snapshot(shard)
+        self.warm = False
+        self._snapshots: asyncio.Task[None] | None = None
+
+    async def ensure_running(self, every_s: float = 5.0) -> bool:
+        if self._snapshots is None:
+            state: Any = await self.redis.get(self.key)
+            if isinstance(state, bytes):
+                self.service.restore(state, self.clock)
+                self.warm = True
+            self._snapshots = asyncio.get_running_loop().create_task(self._snapshot_loop(every_s))
+        return self.warm
+
+    async def _snapshot_loop(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await self.snapshot()
+
+    async def snapshot(self) -> None:
+        await self.redis.set(self.key, self.service.snapshot())
+
+    async def route(
+        self, destinations: Sequence[Destination], lanes: NDArray[np.int64], avoid: Sequence[Sequence[str]]
+    ) -> list[Choice]:
+        return self.service.route(destinations, lanes, avoid)
+
+    async def feedback(self, feedback: FeedbackBatch) -> None:
+        self.service.feedback(feedback)
+
+    async def set_channel_enabled(self, channel: str, enabled: bool) -> None:
+        self.service.set_channel_enabled(channel, enabled)
+
+
+@ray.remote(**ACTOR_OPTIONS)
+class ChannelActor:
+    """One channel: the adapter behind its TPS limit, window and circuit breaker."""
+
+    def __init__(self, channel: Channel, receipts_to: Any) -> None:
+        self.channel = channel
+        self.service = ChannelService(make_adapter(channel), channel.tps, channel.window, SystemClock())
+        self.receipts_to = receipts_to
+
+    async def ensure_running(self) -> bool:
+        self.service.start_pump(self._deliver)
+        return True
+
+    async def _deliver(self, receipts: list[Receipt]) -> None:
+        await self.receipts_to.ingest.remote(receipts)
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        return await self.service.submit(messages)
+
+    async def health(self) -> ChannelHealth:
+        return self.service.health()
+
+    async def adapter_call(self, method: str, *args: Any) -> Any:
+        """Operate the adapter (the demo black-holes a simulated channel; tests read its counters)."""
+        return getattr(self.service.adapter, method)(*args)
+
+
+@ray.remote(**ACTOR_OPTIONS)
+class ReceiptActor:
+    """Correlates receipts to messages, settles their status and feeds the router."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        namespace: str,
+        routers: list[Any],
+        receipt_timeout_s: float,
+        decisions_dir: str | None,
+    ) -> None:
+        store = MessageStore(connect(redis_url), Keys(namespace))
+        self.sink = DecisionSink(decisions_dir, "") if decisions_dir else None
+        self.processor = ReceiptProcessor(
+            store, _routers(routers), SystemClock(), receipt_timeout_s=receipt_timeout_s,
+            on_outcome=self.sink.outcomes if self.sink else None,
+        )  # fmt: skip
+        self._ticks: asyncio.Task[None] | None = None
+
+    async def ensure_running(self) -> bool:
+        if self._ticks is None:
+            self._ticks = asyncio.get_running_loop().create_task(self._tick_loop())
+        return True
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            try:
+                await self.processor.tick()
+                if self.sink is not None:
+                    self.sink.poll()
+            except Exception:
+                log.exception("receipt tick failed")
+
+    async def ingest(self, receipts: list[Receipt]) -> None:
+        await self.processor.ingest(receipts)
+
+    async def stats(self) -> dict[str, int]:
+        return self.processor.stats()
+
+
+@ray.remote(**ACTOR_OPTIONS)
+class DispatcherActor:
+    """Pulls one lane's stream in batches and dispatches it."""
+
+    def __init__(
+        self,
+        lane: Lane,
+        consumer: str,
+        *,
+        redis_url: str,
+        namespace: str,
+        routers: list[Any],
+        channels: dict[str, Any],
+        settings: DispatchSettings,
+        decisions_dir: str | None,
+        policy: str,
+    ) -> None:
+        redis = connect(redis_url)
+        keys = Keys(namespace)
+        self.sink = DecisionSink(decisions_dir, policy) if decisions_dir else None
+        self.dispatcher = Dispatcher(
+            lane,
+            consumer,
+            store=MessageStore(redis, keys),
+            streams=LaneStreams(redis, keys),
+            router=_routers(routers),
+            channels={name: _ChannelPort(handle) for name, handle in channels.items()},
+            resolver=DestinationResolver(OperatorTable.bundled()),
+            clock=SystemClock(),
+            settings=settings,
+            on_decided=self.sink.decided if self.sink else None,
+            on_outcome=self.sink.outcomes if self.sink else None,
+        )
+        self._loop: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def ensure_running(self) -> bool:
+        if self._loop is None or self._loop.done():
+            if self._loop is not None and self._loop.exception() is not None:
+                log.error("dispatcher loop died: %r; restarting", self._loop.exception())
+            self._loop = asyncio.get_running_loop().create_task(self.dispatcher.run(self._stop))
+        return True
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self.sink is not None:
+            self.sink.close()
+
+    async def processed(self) -> int:
+        return self.dispatcher.processed
+
+
+def _routers(handles: list[Any]) -> ShardedRouter:
+    return ShardedRouter([_RouterPort(h) for h in handles])
+
+
+class _RouterPort:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def route(
+        self, destinations: Sequence[Destination], lanes: NDArray[np.int64], avoid: Sequence[Sequence[str]]
+    ) -> list[Choice]:
+        choices: list[Choice] = await self.handle.route.remote(destinations, lanes, avoid)
+        return choices
+
+    async def feedback(self, feedback: FeedbackBatch) -> None:
+        await self.handle.feedback.remote(feedback)
+
+
+class _ChannelPort:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        try:
+            results: list[SubmitResult] = await self.handle.submit.remote(messages)
+        except ACTOR_ERRORS as exc:
+            raise ChannelUnavailableError(str(exc)) from exc
+        return results

@@ -1,0 +1,96 @@
+"""What runs inside a channel actor, without Ray: the gate in front of an adapter, and the pump
+that hands its receipts on. Plain asyncio, so it is tested without a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from engine.channels.gate import CircuitBreaker, TpsLimiter, Window
+from engine.domain.channel import Channel, ChannelHealth
+from engine.domain.clock import Clock
+from engine.domain.enums import ErrorClass
+from engine.domain.messages import ChannelError, OutboundMessage, Receipt, SubmitResult
+
+log = logging.getLogger(__name__)
+
+CIRCUIT_OPEN = ChannelError("circuit_open", "circuit open", ErrorClass.PLATFORM)
+MAX_WAIT_S = 2.0  # how long a submit may wait for TPS budget before it is refused as throttled
+
+
+class ChannelService:
+    def __init__(self, adapter: Channel, tps: float, window: int, clock: Clock) -> None:
+        self.adapter = adapter
+        self.clock = clock
+        self.limiter = TpsLimiter(tps, clock=clock)
+        self.window = Window(window)
+        self.breaker = CircuitBreaker(clock=clock)
+        self._pump: asyncio.Task[None] | None = None
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        """Submit within the TPS budget (OTP may use the reserve) and the window."""
+        if not self.breaker.allow():
+            return [SubmitResult(m.id, error=CIRCUIT_OPEN) for m in messages]
+        results: list[SubmitResult] = []
+        waited = 0.0
+        todo = list(messages)
+        while todo:
+            lane = todo[0].lane
+            allowed = self.window.acquire(self.limiter.take(lane, len(todo)))
+            if allowed == 0:
+                pause = max(self.limiter.wait_s(lane), 0.001)
+                if waited + pause > MAX_WAIT_S:
+                    throttled = ChannelError(
+                        "throttled", "local TPS limit", ErrorClass.PLATFORM, throttled=True
+                    )
+                    results += [SubmitResult(m.id, error=throttled) for m in todo]
+                    break
+                waited += pause
+                await asyncio.sleep(pause)
+                continue
+            batch, todo = todo[:allowed], todo[allowed:]
+            try:
+                answers = await self.adapter.submit(batch)
+            finally:
+                self.window.release(allowed)
+            self._record(answers)
+            results += answers
+        return results
+
+    def _record(self, answers: Sequence[SubmitResult]) -> None:
+        for answer in answers:
+            if answer.error is None:
+                self.breaker.record_success()
+            elif not answer.error.throttled:
+                self.breaker.record_failure()
+
+    def start_pump(self, deliver: Callable[[list[Receipt]], Awaitable[None]]) -> None:
+        """Hand receipts on in batches (every few tens of ms) until :meth:`close`."""
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(self._run_pump(deliver))
+
+    async def _run_pump(self, deliver: Callable[[list[Receipt]], Awaitable[None]]) -> None:
+        while True:
+            batch = await self.adapter.receipts(1000, 0.05)
+            if not batch:
+                continue
+            while True:  # a receipt is never dropped here: a restarting receiver is waited for
+                try:
+                    await deliver(batch)
+                    break
+                except Exception:
+                    log.exception("could not hand %d receipts on; retrying", len(batch))
+                    await asyncio.sleep(0.5)
+
+    def health(self) -> ChannelHealth:
+        base = self.adapter.health()
+        return ChannelHealth(
+            base.channel, base.connected, self.breaker.state, base.in_flight, base.submitted,
+            base.failed, base.receipts, base.bad_receipts,
+        )  # fmt: skip
+
+    async def close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+        await self.adapter.close()

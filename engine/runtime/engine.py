@@ -1,0 +1,144 @@
+"""The running engine: Redis, Ray and the actors, started in order and supervised.
+
+Ray restarts a dead actor by itself (``max_restarts``); the supervisor makes sure each actor's
+background loop runs again afterwards, and passes channel health (circuit breakers) to the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from engine.dispatch.dispatcher import DispatchSettings
+from engine.domain.channel import ChannelHealth, CircuitState
+from engine.domain.enums import Lane
+from engine.domain.messages import NewMessage
+from engine.infra.keys import Keys
+from engine.infra.server import EmbeddedRedis
+from engine.infra.store import LaneStreams, MessageStore, connect
+from engine.policies.registry import DEFAULT_POLICY
+from engine.routing.table import RouteTable
+from engine.runtime.actors import ACTOR_ERRORS, ChannelActor, DispatcherActor, ReceiptActor, RouterActor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    table: RouteTable
+    policy: str = DEFAULT_POLICY
+    data_dir: Path = Path("data")
+    redis_url: str | None = None  # None: an embedded Redis under data_dir
+    ray_address: str | None = None  # None: a local Ray
+    namespace: str = "a2p"
+    router_shards: int = 1
+    dispatchers_per_lane: int = 1
+    dispatch: DispatchSettings = field(default_factory=DispatchSettings)
+    decision_log: bool = True
+
+
+def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
+    """Start an actor (Ray's decorator hides ``.remote`` from the type checker)."""
+    return actor_class.remote(*args, **kwargs)
+
+
+def init_ray(address: str | None) -> None:
+    """Local Ray (dashboard off, quiet) unless an address is given; reuse one already running."""
+    if ray.is_initialized():
+        return
+    ray.init(
+        address=address or "local",
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+        configure_logging=True,
+    )
+
+
+class Engine:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.keys = Keys(config.namespace)
+        self.redis_server: EmbeddedRedis | None = None
+        self.redis_url = config.redis_url or ""
+        self.routers: list[Any] = []
+        self.receipts: Any = None
+        self.channels: dict[str, Any] = {}
+        self.dispatchers: list[Any] = []
+
+    async def start(self) -> Engine:
+        cfg = self.config
+        if not cfg.redis_url:
+            self.redis_server = EmbeddedRedis(cfg.data_dir / "redis").start()
+            self.redis_url = self.redis_server.url
+        client = connect(self.redis_url)
+        self.store = MessageStore(client, self.keys)
+        await LaneStreams(client, self.keys).ensure_groups()
+        init_ray(cfg.ray_address)
+        ns, url = cfg.namespace, self.redis_url
+        self.routers = [
+            spawn(RouterActor, cfg.table, cfg.policy, url, ns, f"shard{i}") for i in range(cfg.router_shards)
+        ]
+        timeout = cfg.dispatch.receipt_timeout_s
+        decisions = str(cfg.data_dir / "decision-log") if cfg.decision_log else None
+        self.receipts = spawn(ReceiptActor, url, ns, self.routers, timeout, decisions)
+        self.channels = {c.id: spawn(ChannelActor, c, self.receipts) for c in cfg.table.channels}
+        self.dispatchers = [
+            spawn(DispatcherActor,
+                lane, f"{lane.label}-{i}", redis_url=url, namespace=ns, routers=self.routers,
+                channels=self.channels, settings=cfg.dispatch, decisions_dir=decisions, policy=cfg.policy,
+            )
+            for lane in Lane
+            for i in range(cfg.dispatchers_per_lane)
+        ]  # fmt: skip
+        await self.ensure_running()
+        return self
+
+    def actors(self) -> list[Any]:
+        return [*self.routers, self.receipts, *self.channels.values(), *self.dispatchers]
+
+    async def ensure_running(self) -> None:
+        """Start (or restart, after an actor came back) every actor's background loop."""
+        calls = [actor.ensure_running.remote() for actor in self.actors()]
+        for ref in calls:
+            with contextlib.suppress(*ACTOR_ERRORS):  # restarting: the next round catches it
+                await ref
+
+    async def health(self) -> dict[str, ChannelHealth | None]:
+        out: dict[str, ChannelHealth | None] = {}
+        for name, actor in self.channels.items():
+            try:
+                out[name] = await actor.health.remote()
+            except ACTOR_ERRORS:
+                out[name] = None
+        return out
+
+    async def supervise(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
+        while not stop.is_set():
+            await self.ensure_running()
+            for name, health in (await self.health()).items():
+                enabled = health is not None and health.circuit is not CircuitState.OPEN
+                for router in self.routers:
+                    await router.set_channel_enabled.remote(name, enabled)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    async def accept(self, messages: Sequence[NewMessage]) -> None:
+        await self.store.accept(messages)
+
+    async def stop(self) -> None:
+        for actor in self.dispatchers:
+            with contextlib.suppress(*ACTOR_ERRORS):
+                await actor.stop.remote()
+        for actor in self.actors():
+            ray.kill(actor, no_restart=True)
+        await self.store.client.aclose()
+        if self.redis_server is not None:
+            self.redis_server.stop()
