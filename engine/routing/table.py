@@ -66,7 +66,16 @@ class RouteTable:
 
 
 # Options each kind understands; the adapter validates their values when it starts.
-KIND_OPTIONS = {"simulated": frozenset({"preset", "seed"}), "smpp": frozenset(), "http": frozenset()}
+KIND_OPTIONS = {
+    # A preset plus any of its behaviour's fields (adapters.simulated.Behaviour) as overrides.
+    "simulated": frozenset({
+        "preset", "seed", "delivery_p", "receipt_median_s", "receipt_sigma", "missing_rate",
+        "submit_latency_s", "reject_p", "reject_raw", "throttle_p", "tps_cap", "black_hole",
+        "fake_delivered", "duplicate_rate", "flapping", "flap_period_s",
+    }),
+    "smpp": frozenset(),
+    "http": frozenset(),
+}  # fmt: skip
 COMMON = frozenset({"id", "kind", "tps", "window"})
 
 

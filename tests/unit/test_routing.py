@@ -142,3 +142,20 @@ def test_router_takes_time_from_its_clock(tmp_path: Path) -> None:
     clock.advance(2.5)
     router.route(np.array([ctx]), np.array([0]))
     assert policy.times == [1000.0, 1002.5]
+
+
+def test_simulated_channel_options_match_the_behaviour_fields() -> None:
+    from dataclasses import fields  # noqa: PLC0415
+
+    from adapters.simulated import Behaviour  # noqa: PLC0415
+    from engine.routing.table import KIND_OPTIONS  # noqa: PLC0415
+
+    assert KIND_OPTIONS["simulated"] == {"preset", "seed"} | {f.name for f in fields(Behaviour)}
+
+
+def test_simulated_channel_options_are_parsed(tmp_path: Path) -> None:
+    text = '[[channels]]\nid = "a"\npreset = "healthy"\nreject_p = 1.0\n'
+    table = load_route_table(_table(tmp_path, text))
+    assert table.channels[0].option("reject_p", 0.0) == 1.0
+    with pytest.raises(RouteTableError, match="unknown field"):
+        load_route_table(_table(tmp_path, '[[channels]]\nid = "a"\nreject_probability = 1.0\n'))
