@@ -7,6 +7,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.errors import A2PError
 
@@ -48,7 +49,106 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-decisions", action="store_true", help="skip decisions.parquet")
     sim.add_argument("--no-report", action="store_true", help="skip report.html and its plots")
     sim.set_defaults(run=_simulate)
+    _engine_parsers(sub)
     return parser
+
+
+def _engine_options(p: argparse.ArgumentParser, data_dir: str) -> None:
+    p.add_argument("--policy", help="routing policy spec (default: the default policy)")
+    p.add_argument("--data-dir", type=Path, default=Path(data_dir), help="Redis data and decision log")
+    p.add_argument("--redis-url", help="use this Redis instead of the embedded one")
+    p.add_argument("--ray-address", help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--shards", type=_positive_int, default=1, help="router shards (by destination country)")
+    p.add_argument("--dispatchers", type=_positive_int, default=1, help="dispatcher actors per lane")
+
+
+def _engine_parsers(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the routing engine")
+    serve.add_argument("--config", type=Path, required=True, help="channels and route table (TOML)")
+    _engine_options(serve, "data")
+    serve.set_defaults(run=_serve)
+    demo = sub.add_parser("demo", help="the live engine on simulated channels, with an outage midway")
+    demo.add_argument("--config", type=Path, help="channels and route table (default: the bundled demo)")
+    demo.add_argument("--duration", type=_positive_float, default=150.0, help="seconds of traffic")
+    demo.add_argument("--rate", type=_positive_float, default=150.0, help="messages per second")
+    _engine_options(demo, "out/demo-engine")
+    demo.set_defaults(run=_demo)
+
+
+def _engine_config(args: argparse.Namespace, table_path: Path, policy: str) -> Any:
+    from engine.dispatch.dispatcher import DispatchSettings  # noqa: PLC0415
+    from engine.routing.table import load_route_table  # noqa: PLC0415
+    from engine.runtime.engine import EngineConfig  # noqa: PLC0415
+
+    return EngineConfig(
+        table=load_route_table(table_path),
+        policy=args.policy or policy,
+        data_dir=args.data_dir,
+        redis_url=args.redis_url,
+        ray_address=args.ray_address,
+        router_shards=args.shards,
+        dispatchers_per_lane=args.dispatchers,
+        dispatch=DispatchSettings(receipt_timeout_s=60.0 if args.run is _demo else 900.0),
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    from engine.policies import DEFAULT_POLICY  # noqa: PLC0415
+    from engine.runtime.engine import Engine  # noqa: PLC0415
+
+    config = _engine_config(args, args.config, DEFAULT_POLICY)
+    _check_policies([config.policy])
+
+    async def run() -> None:
+        engine = await Engine(config).start()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        print(f"a2p engine running (Redis {engine.redis_url}); Ctrl-C stops it", flush=True)
+        try:
+            await engine.supervise(stop)
+        finally:
+            await engine.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+    from importlib import resources  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from engine.infra.decision_log import load  # noqa: PLC0415
+    from engine.runtime.demo import DEMO_POLICY, Demo, DemoPlan, summary  # noqa: PLC0415
+
+    table = args.config or Path(str(resources.files("engine").joinpath("data", "demo.toml")))
+    config = _engine_config(args, table, DEMO_POLICY)
+    _check_policies([config.policy])
+    console = Console()
+    plan = DemoPlan(duration_s=args.duration, rate_per_s=args.rate,
+                    outage_at_s=args.duration * 0.3, outage_for_s=args.duration * 0.3)  # fmt: skip
+
+    async def run() -> None:
+        demo = Demo(config, plan, console)
+        engine = await demo.run()
+        try:
+            console.print(await summary(demo, engine))
+        finally:
+            await engine.stop()
+
+    asyncio.run(run())
+    log_dir = args.data_dir / "decision-log"
+    frame = load(log_dir)
+    console.print(
+        f"decision log: {log_dir} ({len(frame)} decisions; "
+        f'load it with engine.infra.decision_log.load("{log_dir}") or pandas.read_parquet)'
+    )
+    return 0
 
 
 def _positive_int(text: str) -> int:

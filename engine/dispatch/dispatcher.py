@@ -8,6 +8,9 @@ Zero loss and zero duplicates rest on three rules:
 2. A message is marked ``sending`` before it is handed to a channel. Finding it ``sending`` again
    means the submit's outcome is unknown: it becomes ``unknown`` and is never resent blindly.
 3. Failover keeps the message id; a channel that refused a message is avoided for it next time.
+   A throttle ("slow down") is not a refusal: the channel is avoided for the rest of this round
+   only, and a message that every route throttled goes back to the tail of its lane, not to
+   ``failed``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +45,7 @@ class DispatchSettings:
     retry_budget: int = 2  # failovers after the first attempt
     receipt_timeout_s: float = 900.0
     claim_idle_ms: int = 30_000
+    throttle_pause_s: float = 0.1  # after putting throttled messages back, before the next batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +66,9 @@ class _Job:
     destination: Destination
     lane: Lane
     parts: int
-    avoid: list[str]
+    avoid: list[str]  # channels that refused it: never again
     last_error: ChannelError | None = None
+    throttled_by: list[str] = field(default_factory=list)  # busy channels: not again this round
 
 
 class Dispatcher:
@@ -175,6 +180,11 @@ class Dispatcher:
             if not pending:
                 break
             pending = await self._attempt(pending, attempt, done)
+        throttled = [j for j in pending if j.throttled_by]
+        if throttled:  # some route was only busy: back to the tail of the lane, try again later
+            await self.streams.requeue(self.lane, [(j.entry, j.record["id"]) for j in throttled])
+            pending = [j for j in pending if not j.throttled_by]
+            await asyncio.sleep(self.settings.throttle_pause_s)
         if pending:
             now = self.clock.now()
             failed = [
@@ -206,7 +216,8 @@ class Dispatcher:
     async def _attempt(self, jobs: list[_Job], attempt: int, done: list[str]) -> list[_Job]:
         now = self.clock.now()
         lanes = np.full(len(jobs), int(self.lane), dtype=np.int64)
-        choices = await self.router.route([j.destination for j in jobs], lanes, [j.avoid for j in jobs])
+        avoid = [[*j.avoid, *j.throttled_by] for j in jobs]
+        choices = await self.router.route([j.destination for j in jobs], lanes, avoid)
         routable = [(j, c) for j, c in zip(jobs, choices, strict=True) if c.channel is not None]
         retry = [j for j, c in zip(jobs, choices, strict=True) if c.channel is None]
         # Rule 2: `sending` is durable before any channel sees the message.
@@ -242,7 +253,11 @@ class Dispatcher:
                     done.append(job.entry)
                 else:
                     error = result.error
-                    job.last_error, job.avoid = error, [*job.avoid, channel]
+                    job.last_error = error
+                    if error is not None and error.throttled:
+                        job.throttled_by.append(channel)
+                    else:
+                        job.avoid = [*job.avoid, channel]
                     note = f"{channel} refused: {error.code if error else '?'}"
                     changes.append(Change(mid, t, MessageStatus.QUEUED, {"avoid": ",".join(job.avoid)}, note))
                     if error is not None and not error.throttled:

@@ -186,5 +186,20 @@ class LaneStreams:
         if entry_ids:
             await self.client.xack(self.keys.lane(lane), DISPATCH_GROUP, *entry_ids)
 
+    async def requeue(self, lane: Lane, entries: Sequence[tuple[str, str]]) -> None:
+        """Put ``(entry_id, message_id)`` back at the tail of the lane as new entries.
+
+        The new entries and the acknowledgement of the old ones are one transaction: a message is
+        never in the lane twice (it could be sent twice) nor dropped from it.
+        """
+        if not entries:
+            return
+        key = self.keys.lane(lane)
+        pipe = self.client.pipeline(transaction=True)
+        for _, message_id in entries:
+            pipe.xadd(key, {"id": message_id})
+        pipe.xack(key, DISPATCH_GROUP, *[entry for entry, _ in entries])
+        await pipe.execute()
+
     async def depth(self, lane: Lane) -> int:
         return int(await self.client.xlen(self.keys.lane(lane)))

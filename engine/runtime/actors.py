@@ -67,7 +67,10 @@ class RouterActor:
     async def _snapshot_loop(self, every_s: float) -> None:
         while True:
             await asyncio.sleep(every_s)
-            await self.snapshot()
+            try:
+                await self.snapshot()
+            except Exception:  # Redis away for a while: the next round tries again
+                log.exception("router snapshot failed")
 
     async def snapshot(self) -> None:
         await self.redis.set(self.key, self.service.snapshot())
@@ -148,6 +151,14 @@ class ReceiptActor:
 
     async def ingest(self, receipts: list[Receipt]) -> None:
         await self.processor.ingest(receipts)
+
+    async def stop(self) -> None:
+        """Before the actor is killed: stop the timeouts and flush the decision log."""
+        if self._ticks is not None:
+            self._ticks.cancel()
+        self.processor.on_outcome = None  # receipts still arriving are not logged any more
+        if self.sink is not None:
+            self.sink.close()
 
     async def stats(self) -> dict[str, int]:
         return self.processor.stats()

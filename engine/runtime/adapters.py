@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,20 +14,27 @@ from engine.domain.types import Channel
 from engine.errors import RouteTableError
 
 
+def behaviour_of(channel: Channel) -> Behaviour:
+    """A simulated channel's behaviour: its preset with the route table's overrides."""
+    try:
+        behaviour = preset(str(channel.option("preset", "healthy")))
+        overrides: dict[str, Any] = {k: v for k, v in channel.options if k not in {"preset", "seed"}}
+        return replace(behaviour, **overrides)
+    except (ValueError, TypeError) as exc:
+        raise RouteTableError("route table", f"channels.{channel.id}", str(exc)) from None
+
+
+def validate(channel: Channel) -> None:
+    """Refuse a channel the engine could not start, before any actor is created."""
+    if channel.kind != "simulated":
+        raise RouteTableError(
+            "route table", f"channels.{channel.id}.kind", f"{channel.kind} channels are not available yet"
+        )
+    behaviour_of(channel)
+
+
 def make_adapter(channel: Channel) -> ChannelAdapter:
-    if channel.kind == "simulated":
-        seed = channel.option("seed", 0)
-        rng = np.random.default_rng(int(seed) if seed else secrets.randbits(64))
-        try:
-            behaviour = preset(str(channel.option("preset", "healthy")))
-            overrides: dict[str, Any] = {k: v for k, v in channel.options if k not in {"preset", "seed"}}
-            behaviour = replace(behaviour, **overrides)
-        except (ValueError, TypeError) as exc:
-            raise RouteTableError("route table", f"channels.{channel.id}", str(exc)) from None
-        return SimulatedChannel(channel.id, behaviour, rng=rng)
-    raise RouteTableError(
-        "route table", f"channels.{channel.id}.kind", f"{channel.kind} channels are not available yet"
-    )
-
-
-SIMULATED_OPTIONS = frozenset({"preset", "seed"} | {f.name for f in fields(Behaviour)})
+    validate(channel)
+    seed = channel.option("seed", 0)
+    rng = np.random.default_rng(int(seed) if seed else secrets.randbits(64))
+    return SimulatedChannel(channel.id, behaviour_of(channel), rng=rng)

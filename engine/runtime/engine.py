@@ -26,6 +26,7 @@ from engine.infra.store import LaneStreams, MessageStore, connect
 from engine.policies.registry import DEFAULT_POLICY
 from engine.routing.table import RouteTable
 from engine.runtime.actors import ACTOR_ERRORS, ChannelActor, DispatcherActor, ReceiptActor, RouterActor
+from engine.runtime.adapters import validate
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Engine:
 
     async def start(self) -> Engine:
         cfg = self.config
+        for channel in cfg.table.channels:
+            validate(channel)
         if not cfg.redis_url:
             self.redis_server = EmbeddedRedis(cfg.data_dir / "redis").start()
             self.redis_url = self.redis_server.url
@@ -134,7 +137,7 @@ class Engine:
         await self.store.accept(messages)
 
     async def stop(self) -> None:
-        for actor in self.dispatchers:
+        for actor in [*self.dispatchers, self.receipts]:  # flush their decision logs
             with contextlib.suppress(*ACTOR_ERRORS):
                 await actor.stop.remote()
         for actor in self.actors():

@@ -33,6 +33,7 @@ from engine.stats.discounted import DiscountedSums
 from engine.stats.pending import PendingLedger
 
 _SUCCESS, _FAILURE = 0, 1
+CHANGE_HOLD = 5.0  # short-memory half-lives an arm keeps to its short memory after a change
 
 
 class OutcomeStats:
@@ -56,6 +57,7 @@ class OutcomeStats:
         self.change_z = change_z
         self._counts = DiscountedSums(arms, 2, half_life_s)
         self._fast = DiscountedSums(arms, 2, fast_half_life_s) if fast_half_life_s else None
+        self._changed_at = np.full(arms, -np.inf)  # when the change detector last fired, per arm
         self._ledger = PendingLedger(arms, timeout_s, slot_s)
         self.delay = DelayModel(routes, timeout_s, delay_half_life_s)
         # Per route: [messages silent at the timeout, messages sent], over a long memory.
@@ -101,7 +103,10 @@ class OutcomeStats:
             return
         routes = arm_route[gone.arm]
         normal = self.normal_silence(now)[routes]
-        self._add(gone.arm, _FAILURE, np.maximum(gone.silent - gone.sent * normal, 0.0), gone.at)
+        # Silence is evidence about when the messages were sent: it is dated (and then forgotten)
+        # from there, exactly as the ledger faded it while it was pending.
+        dated = gone.at - self._ledger.timeout_s
+        self._add(gone.arm, _FAILURE, np.maximum(gone.silent - gone.sent * normal, 0.0), dated)
         self._silence.add(routes, np.zeros_like(routes), gone.silent, gone.at)
         self._silence.add(routes, np.ones_like(routes), gone.sent, gone.at)
 
@@ -115,7 +120,7 @@ class OutcomeStats:
         """Late receipts: the timeout counted their silence; undo its expected share."""
         if len(arms) == 0:
             return
-        routes, at = arm_route[arms], self._ledger.expired_at(submitted_at)
+        routes, at = arm_route[arms], self._ledger.expired_at(submitted_at) - self._ledger.timeout_s
         share = 1.0 - self.normal_silence(now)[routes]
         self._add(arms, _FAILURE, -share, at)
         self._silence.add(routes, np.zeros_like(routes), -np.ones(len(arms)), at)
@@ -144,6 +149,7 @@ class OutcomeStats:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Beta parameters ``(a, b)`` for every arm at ``now``, from a Beta(1, 1) prior."""
         pending: NDArray[np.float64] | float = 0.0
+        pending_fast: NDArray[np.float64] | float
         if self.pending:
             self._expire(now, arm_route)
             silence = self.normal_silence(now)[:, None]
@@ -154,15 +160,28 @@ class OutcomeStats:
                 result: NDArray[np.float64] = by_route[arm_route]
                 return result
 
-            pending = self._ledger.mass(now, normal)
+            memories = (self._counts.half_life_s, *([self._fast.half_life_s] if self._fast else []))
+            masses = self._ledger.mass(now, normal, memories)
+            pending, pending_fast = masses[0], masses[-1]
+        else:
+            pending_fast = pending
         a, b = _beta(self._counts.values(now), pending)
         if self._fast is None:
             return a, b
-        fa, fb = _beta(self._fast.values(now), pending)
+        fa, fb = _beta(self._fast.values(now), pending_fast)
         n = fa + fb
         mean, fast_mean = a / (a + b), fa / n
         changed = np.abs(fast_mean - mean) > self.change_z * np.sqrt(fast_mean * (1 - fast_mean) / (n + 1))
-        return np.where(changed, fa, a), np.where(changed, fb, b)
+        if len(self._changed_at) < len(a):
+            self._changed_at = np.concatenate(
+                [self._changed_at, np.full(len(a) - len(self._changed_at), -np.inf)]
+            )
+        self._changed_at[changed] = now
+        # After a change the long memory describes a world that is gone: keep to the short one for a
+        # while, even once it has thinned out (a route nobody uses any more gathers no evidence), so
+        # that its wide posterior gets the route probed again and a recovery is seen.
+        recent = now - self._changed_at < CHANGE_HOLD * self._fast.half_life_s
+        return np.where(recent, fa, a), np.where(recent, fb, b)
 
     def in_flight(self) -> NDArray[np.float64]:
         return self._ledger.in_flight()

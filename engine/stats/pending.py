@@ -52,7 +52,8 @@ class PendingLedger:
         # Cached once per slot: the normal silence share per cell, the excess per cell, its row sums.
         self._normal: NDArray[np.float64] | None = None
         self._excess = np.zeros((arms, self._slots))
-        self._mass: NDArray[np.float64] | None = None
+        self._mass: NDArray[np.float64] | None = None  # [memories, arms]
+        self._fade = np.ones((1, self._slots))  # [memories, ring]: how much each slot still counts
 
     def grow(self, arms: int) -> None:
         extra = arms - self._silent.shape[0]
@@ -120,7 +121,8 @@ class PendingLedger:
         cells = np.unique(arms * self._slots + ring)
         a, r = cells // self._slots, cells % self._slots
         new = np.maximum(self._silent[a, r] - self._sent[a, r] * self._normal[a, r], 0.0)
-        np.add.at(self._mass, a, new - self._excess[a, r])
+        for memory in range(len(self._mass)):
+            np.add.at(self._mass[memory], a, (new - self._excess[a, r]) * self._fade[memory, r])
         self._excess[a, r] = new
 
     def expired_at(self, submitted_at: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -129,24 +131,30 @@ class PendingLedger:
         return (slots + 1.0) * self.slot_s + self.timeout_s
 
     def mass(
-        self, now: float, normal: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+        self,
+        now: float,
+        normal: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+        half_lives: tuple[float, ...] = (math.inf,),
     ) -> NDArray[np.float64]:
         """Per arm, how many messages are silent beyond normal: the failure weight of silence.
 
         ``normal(ages)`` gives, for every arm (rows) and each of ``ages`` (columns, aligned with the
-        ring), the share of messages that a healthy route leaves silent at that age. Call
-        :meth:`advance` first.
+        ring), the share of messages that a healthy route leaves silent at that age. The silence of
+        a message is evidence about the moment it was sent, so it fades with the message's age like
+        all other evidence: one row of the result per ``half_lives`` entry. Call :meth:`advance`
+        first.
         """
         if self._head is None:
-            return np.zeros(self._silent.shape[0])
-        if self._mass is None or self._normal is None:
+            return np.zeros((len(half_lives), self._silent.shape[0]))
+        if self._mass is None or self._normal is None or len(self._mass) != len(half_lives):
             ring = np.arange(self._slots, dtype=np.int64)
             # The absolute slot in the window that occupies each ring position.
             absolute = self._head - ((self._head - ring) % self._slots)
             ages = np.maximum(now - (absolute + 0.5) * self.slot_s, 0.0)
             self._normal = normal(ages)
             self._excess = np.maximum(self._silent - self._sent * self._normal, 0.0)
-            self._mass = self._excess.sum(axis=1)
+            self._fade = np.exp2(-ages[None, :] / np.asarray(half_lives)[:, None])
+            self._mass = self._fade @ self._excess.T
         return self._mass
 
     def in_flight(self) -> NDArray[np.float64]:

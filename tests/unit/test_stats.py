@@ -311,7 +311,7 @@ def test_pending_mass_is_zero_for_normal_silence_and_n_for_a_black_hole() -> Non
     ledger.submit(ints(*[0] * 20, *[1] * 20), np.zeros(40))
     ledger.resolve(np.zeros(15, np.int64), np.zeros(15))  # arm 0: 5 of 20 silent, as is normal
     ledger.advance(30.0)
-    mass = ledger.mass(30.0, constant_normal([0.25, 0.0]))
+    mass = ledger.mass(30.0, constant_normal([0.25, 0.0]))[0]
     np.testing.assert_allclose(mass, [0.0, 20.0])
 
 
@@ -323,7 +323,7 @@ def test_pending_mass_counts_only_excess_per_slot() -> None:
     ledger.submit(np.zeros(10, np.int64), np.full(10, 5.0))  # slot 1: 10 sent, 10 reported
     ledger.resolve(np.zeros(10, np.int64), np.full(10, 5.0))
     # Slot 0 has 10 - 10 * 0.5 = 5 silent too many; slot 1's deficit must not cancel them.
-    np.testing.assert_allclose(ledger.mass(6.0, constant_normal([0.5])), [5.0])
+    np.testing.assert_allclose(ledger.mass(6.0, constant_normal([0.5]))[0], [5.0])
 
 
 def test_pending_mass_passes_the_age_of_each_ring_position() -> None:
@@ -368,7 +368,7 @@ def test_pending_mass_follows_submits_and_receipts_within_a_slot(seed: int) -> N
                 ledger.resolve(ints(arm), floats(slot * 5.0 + 0.1))
                 silent[arm, slot] -= 1.0
         expected = np.maximum(silent[:, window] - sent[:, window] * np.array(shares)[:, None], 0.0)
-        np.testing.assert_allclose(ledger.mass(now, normal), expected.sum(axis=1), atol=1e-9)
+        np.testing.assert_allclose(ledger.mass(now, normal)[0], expected.sum(axis=1), atol=1e-9)
 
 
 def test_pending_ledger_grow_and_validation() -> None:
@@ -583,3 +583,13 @@ def test_sample_beta_same_seed_same_draws() -> None:
     other = sample_beta(a, b, np.random.default_rng(43))
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_pending_silence_fades_with_the_age_of_the_messages() -> None:
+    ledger = PendingLedger(arms=1, timeout_s=600.0, slot_s=5.0)
+    ledger.advance(0.0)
+    ledger.submit(np.array([0] * 10), np.zeros(10))
+    ledger.advance(120.0)
+    kept, faded = ledger.mass(120.0, lambda ages: np.zeros((1, len(ages))), (math.inf, 60.0))
+    assert kept[0] == pytest.approx(10.0)
+    assert faded[0] == pytest.approx(10.0 * 2.0 ** (-117.5 / 60.0))
