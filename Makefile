@@ -1,11 +1,11 @@
-# The README's two commands: `make demo` (set up, run the main job) and `make test`
+# The README's two commands: `make demo` (set up, run the live engine demo) and `make test`
 # (set up, run the whole suite: ruff, mypy strict, pytest). Only Python >= 3.11 is needed.
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
-OUT ?= out/demo
+OUT ?= out/simulation
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo simulate test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
+	$(BIN)/a2p demo
+
+simulate: setup
 	$(BIN)/a2p scenarios
 	$(BIN)/a2p simulate outage-drift --seeds 3 --out $(OUT)
 
@@ -31,6 +34,7 @@ test: lint
 bench: setup
 	$(BIN)/python -m benchmarks.routing_quality
 	$(BIN)/python -m benchmarks.router_speed
+	$(BIN)/python -m benchmarks.pipeline
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .pytest_cache .ruff_cache
