@@ -231,9 +231,9 @@ class Dispatcher:
         changes: list[Change] = []
         sent: list[tuple[str, Sequence[str], str, float]] = []
         events: list[tuple[int, int, float]] = []  # (kind, arm, at)
-        for channel, pairs, results in outcomes:
+        for channel, pairs, results, answered_at in outcomes:
             for (job, choice), result in zip(pairs, results, strict=True):
-                mid, t = job.record["id"], self.clock.now()
+                mid, t = job.record["id"], answered_at  # not later: its receipt may be in already
                 if result is None:  # the channel could not be asked: outcome unknown, never resend
                     note = "channel unavailable during submit; outcome unknown"
                     changes.append(Change(mid, t, MessageStatus.UNKNOWN, note=note))
@@ -263,8 +263,10 @@ class Dispatcher:
                     if error is not None and not error.throttled:
                         events.append((FeedbackKind.FAILED, choice.arm, t))
                     retry.append(job)
-        await self.store.index_sent(sent)
+        # `sent` first, then the index: a receipt can only be matched to a message already `sent`,
+        # so a fast receipt's `delivered` is never overwritten by a late `sent`.
         await self.store.apply(changes)
+        await self.store.index_sent(sent)
         self._outcomes(changes, {j.record["id"]: c.price * j.parts for j, c in routable})
         if events:
             kind, arm, at = (np.array(col) for col in zip(*events, strict=True))
@@ -289,17 +291,18 @@ class Dispatcher:
 
     async def _submit(
         self, channel: str, pairs: list[tuple[_Job, Choice]]
-    ) -> tuple[str, list[tuple[_Job, Choice]], list[SubmitResult | None]]:
+    ) -> tuple[str, list[tuple[_Job, Choice]], list[SubmitResult | None], float]:
+        """Submit to one channel: its results, and when it answered (not when the slowest did)."""
         messages = [self._outbound(job) for job, _ in pairs]
         port = self.channels.get(channel)
         if port is None:
             refused = ChannelError("unknown_channel", channel, permanent=True)
-            return channel, pairs, [SubmitResult(m.id, error=refused) for m in messages]
+            return channel, pairs, [SubmitResult(m.id, error=refused) for m in messages], self.clock.now()
         try:
             results: list[SubmitResult | None] = list(await port.submit(messages))
         except ChannelUnavailableError:
             results = [None] * len(messages)
-        return channel, pairs, results
+        return channel, pairs, results, self.clock.now()
 
     @staticmethod
     def _outbound(job: _Job) -> OutboundMessage:

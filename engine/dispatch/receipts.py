@@ -90,7 +90,8 @@ class ReceiptProcessor:
         by_id = {r.message_id: r for r in result.records}
         await self.store.apply([_change(u, by_id.get(u.message_id)) for u in result.updates])
         # Parts that reported while others are still out: keep their statuses.
-        partial = [r for r in result.records if r.message_id not in {u.message_id for u in result.updates}]
+        settled = {u.message_id for u in result.updates}
+        partial = [r for r in result.records if r.message_id not in settled]
         await self.store.apply([Change(r.message_id, now, fields=_parts(r)) for r in partial])
         await self.store.settle([u.message_id for u in result.updates if u.status.is_final])
         if self.on_outcome is not None:

@@ -7,6 +7,7 @@ commands in it.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,7 @@ class MessageStore:
 
     async def apply(self, changes: Sequence[Change]) -> None:
         pipe = self.client.pipeline(transaction=False)
+        finals: Counter[str] = Counter()
         for c in changes:
             fields: dict[Any, Any] = dict(c.fields or {})
             if c.status is not None:
@@ -94,31 +96,35 @@ class MessageStore:
                 fields["status_at"] = repr(c.at)
                 pipe.rpush(self.keys.history(c.message_id), _event(c.status, c.at, c.note))
                 if c.status.is_final:
-                    pipe.hincrby(self.keys.counters(), f"final:{c.status.value}", 1)
+                    finals[f"final:{c.status.value}"] += 1
             if fields:
                 pipe.hset(self.keys.message(c.message_id), mapping=fields)
+        for name, count in finals.items():  # one counter update per status, not per message
+            pipe.hincrby(self.keys.counters(), name, count)
         if changes:
             await pipe.execute()
 
     async def index_sent(self, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
         """Remember ``(channel, provider_ids, message_id, receipt_deadline)`` for correlation."""
+        if not entries:
+            return
         pipe = self.client.pipeline(transaction=False)
-        for channel, provider_ids, message_id, deadline in entries:
+        for channel, provider_ids, message_id, _ in entries:
             for pid in provider_ids:
                 for form in id_forms(pid):
                     pipe.set(self.keys.provider_id(channel, form), message_id, ex=PROVIDER_ID_TTL_S)
-            pipe.zadd(self.keys.deadlines(), {message_id: deadline})
-        if entries:
-            await pipe.execute()
+        pipe.zadd(self.keys.deadlines(), {message_id: deadline for _, _, message_id, deadline in entries})
+        await pipe.execute()
 
     async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[str | None]:
         """Our message id for each ``(channel, provider_id)``, trying every form of the id."""
         forms = [(channel, id_forms(pid)) for channel, pid in refs]
-        pipe = self.client.pipeline(transaction=False)
-        for channel, alternatives in forms:
-            for form in alternatives:
-                pipe.get(self.keys.provider_id(channel, form))
-        replies: list[Reply] = await pipe.execute()
+        keys = [
+            self.keys.provider_id(channel, form) for channel, alternatives in forms for form in alternatives
+        ]
+        if not keys:
+            return [None] * len(refs)
+        replies: list[Reply] = await self.client.mget(keys)
         found = iter(replies)
         out: list[str | None] = []
         for _, alternatives in forms:

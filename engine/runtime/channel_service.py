@@ -4,6 +4,7 @@ that hands its receipts on. Plain asyncio, so it is tested without a cluster."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -27,6 +28,7 @@ class ChannelService:
         self.window = Window(window)
         self.breaker = CircuitBreaker(clock=clock)
         self._pump: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
         """Submit within the TPS budget (OTP may use the reserve) and the window."""
@@ -71,9 +73,10 @@ class ChannelService:
             self._pump = asyncio.get_running_loop().create_task(self._run_pump(deliver))
 
     async def _run_pump(self, deliver: Callable[[list[Receipt]], Awaitable[None]]) -> None:
-        while True:
+        while not self._closing:
             batch = await self.adapter.receipts(1000, 0.05)
             if not batch:
+                await asyncio.sleep(0)  # an adapter that returns at once must not starve the loop
                 continue
             while True:  # a receipt is never dropped here: a restarting receiver is waited for
                 try:
@@ -91,6 +94,9 @@ class ChannelService:
         )  # fmt: skip
 
     async def close(self) -> None:
+        self._closing = True
         if self._pump is not None:
             self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
         await self.adapter.close()

@@ -129,7 +129,8 @@ class Engine:
             for name, health in (await self.health()).items():
                 enabled = health is not None and health.circuit is not CircuitState.OPEN
                 for router in self.routers:
-                    await router.set_channel_enabled.remote(name, enabled)
+                    with contextlib.suppress(*ACTOR_ERRORS):  # restarting: the next round tells it
+                        await router.set_channel_enabled.remote(name, enabled)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
 

@@ -1,0 +1,561 @@
+"""Pipeline speed: messages/s end to end, the Ray engine next to the same logic in one process.
+
+Run with ``python -m benchmarks.pipeline [--quick] [--messages N]``. Each cell pre-enqueues N
+messages in bulk (pipelined XADDs of ``ENQUEUE_CHUNK`` messages, dispatchers already running) into
+a durable embedded Redis (append-only file, ``appendfsync everysec``) and follows them through the
+lane streams, the router, fast healthy simulated channels (TPS limits that never bind, receipts
+after ~50 ms), receipt correlation and the router's statistics, at dispatcher batch sizes 1, 100
+and 1,000 (``DispatchSettings.batch_size``), in two modes:
+
+- ``ray``: the real :class:`Engine` (router, receipt, channel and dispatcher actors);
+- ``inproc``: :class:`benchmarks.pipeline_local.LocalEngine`, the same plain classes in one
+  asyncio loop, with direct calls where the engine makes Ray calls.
+
+Reported per cell: the time from the first XADD to the last ``sent`` (throughput = N / that time)
+and to the last final status; enqueue -> submit and enqueue -> final latency percentiles, read back
+from each message's ``created_at`` / ``submitted_at`` / ``status_at``; the CPU used per process
+(driver, each actor class, redis-server) while the messages were being sent, as cores and as µs per
+message (the figure least skewed by other work on the machine); Redis commands per message (INFO
+commandstats); and the Ray overhead as a ratio (Ray msgs/s / in-process msgs/s). With all N
+enqueued at once, latency is mostly time spent waiting in the backlog: p50 is about half the drain
+time. Batch size 1 costs a round trip per message, so its cells are capped at
+``Budget.batch1_messages``.
+
+Ray starts once per run; every cell gets a fresh Redis, data folder and namespace, and its engine is
+stopped (actors killed) before the next one. Results are printed as tables and written to
+``benchmarks/results/pipeline.json``; the targets are reported, not asserted. The machine's other
+work skews everything here: the JSON records the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import ray
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.pipeline_local import LocalEngine
+from benchmarks.procstat import cpu_share, cpu_times
+from engine.dispatch.dispatcher import DispatchSettings
+from engine.domain.enums import Lane, MessageStatus
+from engine.domain.messages import NewMessage
+from engine.infra.keys import DISPATCH_GROUP, Keys
+from engine.infra.server import redis_binary
+from engine.infra.store import MessageStore
+from engine.policies.registry import DEFAULT_POLICY
+from engine.routing.table import RouteTable, parse_route_table
+from engine.runtime.engine import Engine, EngineConfig, init_ray
+from engine.runtime.traffic import messages, mobile_numbers
+
+BATCHES = (1, 100, 1_000)
+MODES = ("ray", "inproc")
+REGIONS = ("NG", "KE", "GB", "IN", "US", "DE")
+NUMBERS_PER_REGION = 50
+ENQUEUE_CHUNK = 5_000  # messages per pipelined accept (3 commands each)
+POLL_S = 0.02
+N_CHANNELS = 3
+CHANNEL_TPS = 1e6  # never binds
+CHANNEL_WINDOW = 1_000_000  # never binds
+FAST_CHANNEL: dict[str, str | float] = {
+    "preset": "healthy",
+    "receipt_median_s": 0.05,
+    "receipt_sigma": 0.3,
+    "missing_rate": 0.0,
+    "submit_latency_s": 0.001,
+}
+TARGET_MSGS_PER_S = 20_000.0  # sustained end to end, Ray path, batch 1,000
+TARGET_RAY_RATIO = 1 / 3  # Ray path within 3x of the in-process reference at batch 1,000
+RESULTS = Path(__file__).parent / "results" / "pipeline.json"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many messages per cell, how many to warm up with, and how long a cell may take."""
+
+    messages: int
+    batch1_messages: int
+    deadline_s: float
+
+    @classmethod
+    def of(cls, quick: bool, messages: int | None) -> Budget:
+        base = cls(4_000, 150, 25.0) if quick else cls(30_000, 1_000, 90.0)
+        return replace(base, messages=messages) if messages else base
+
+    def count(self, batch: int) -> int:
+        return min(self.messages, self.batch1_messages) if batch == 1 else self.messages
+
+    @staticmethod
+    def warmup(batch: int) -> int:
+        """Enough to run every code path and open every connection once, per lane."""
+        return min(max(150, 6 * batch), 6_000)
+
+
+@dataclass(frozen=True)
+class Cell:
+    mode: str
+    batch: int
+    messages: int
+    complete: bool  # every message sent and final before the deadline
+    enqueue_s: float  # first XADD to last XADD acknowledged
+    sent_s: float  # first XADD to the last message sent
+    final_s: float  # first XADD to the last final status
+    sent_per_s: float
+    final_per_s: float
+    submit_p50_ms: float
+    submit_p99_ms: float
+    final_p50_ms: float
+    final_p99_ms: float
+    statuses: dict[str, int]
+    receipts: dict[str, int]
+    cpu_cores: dict[str, float]  # cores busy per process group, first XADD to all sent
+    cpu_us_per_msg: dict[str, float]  # CPU per message per process group, same window
+    redis_commands_per_msg: dict[str, float]  # INFO commandstats calls, first XADD to all final
+    load_average_1m: float  # at the start of the cell: other work on the machine skews every figure
+    phases: dict[str, float]  # engine start, warm-up and stop, seconds
+    ray_ratio: float | None = None  # Ray msgs/s over in-process msgs/s (sent), same batch size
+
+    @property
+    def cpu_total_us(self) -> float:
+        return sum(self.cpu_us_per_msg.values())
+
+
+# -- the pipelines ----------------------------------------------------------------------------------
+
+
+class Pipeline(Protocol):
+    store: MessageStore
+
+    async def receipt_stats(self) -> dict[str, int]: ...
+
+    async def stop(self) -> None: ...
+
+
+class RayPipeline:
+    """The real engine, supervised as ``a2p run`` supervises it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self._stop = asyncio.Event()
+        self._supervisor = asyncio.get_running_loop().create_task(engine.supervise(self._stop))
+
+    async def receipt_stats(self) -> dict[str, int]:
+        stats: dict[str, int] = await self.engine.receipts.stats.remote()
+        return stats
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self._supervisor
+        await self.engine.stop()
+
+
+class LocalPipeline:
+    def __init__(self, engine: LocalEngine) -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    async def receipt_stats(self) -> dict[str, int]:
+        return self.engine.receipt_stats()
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+
+
+async def start(mode: str, config: EngineConfig) -> Pipeline:
+    if mode == "ray":
+        return RayPipeline(await Engine(config).start())
+    return LocalPipeline(await LocalEngine(config).start())
+
+
+def route_table() -> RouteTable:
+    """Fast healthy channels behind one default route; TPS caps and windows never bind."""
+    channels = [
+        {"id": f"fast-{i}", "kind": "simulated", "tps": CHANNEL_TPS, "window": CHANNEL_WINDOW,
+         "seed": 1 + i, **FAST_CHANNEL}
+        for i in range(N_CHANNELS)
+    ]  # fmt: skip
+    candidates = [
+        {"channel": c["id"], "price": 0.010 + 0.001 * i, "tps": CHANNEL_TPS} for i, c in enumerate(channels)
+    ]
+    return parse_route_table(
+        {"channels": channels, "routes": [{"country": "*", "candidates": candidates}]}, "pipeline benchmark"
+    )
+
+
+# -- one cell ---------------------------------------------------------------------------------------
+
+
+async def drained(store: MessageStore) -> bool:
+    """Every entry of every lane delivered to the dispatchers and acknowledged (sent or final)."""
+    keys: Keys = store.keys
+    pipe = store.client.pipeline(transaction=False)
+    for lane in Lane:
+        pipe.xinfo_stream(keys.lane(lane))
+        pipe.xinfo_groups(keys.lane(lane))
+    replies: list[Any] = await pipe.execute()
+    for stream, groups in zip(replies[::2], replies[1::2], strict=True):
+        group = next(g for g in groups if g["name"] == DISPATCH_GROUP)
+        if group["pending"] or group["last-delivered-id"] != stream["last-generated-id"]:
+            return False
+    return True
+
+
+async def finals(store: MessageStore) -> int:
+    return sum(v for k, v in (await store.counters()).items() if k.startswith("final:"))
+
+
+async def wait_for(store: MessageStore, final_count: int, deadline: float) -> tuple[bool, bool]:
+    """Wait until all is sent, then until ``final_count`` finals; whether each came in time."""
+    while not await drained(store):
+        if time.time() > deadline:
+            return False, False
+        await asyncio.sleep(POLL_S)
+    while await finals(store) < final_count:
+        if time.time() > deadline:
+            return True, False
+        await asyncio.sleep(POLL_S)
+    return True, True
+
+
+async def enqueue(store: MessageStore, batch: Sequence[NewMessage]) -> None:
+    """Stamp each chunk with the time its XADDs start (``created_at``, the ``accepted`` entry)."""
+    for i in range(0, len(batch), ENQUEUE_CHUNK):
+        now = time.time()
+        await store.accept([replace(m, created_at=now) for m in batch[i : i + ENQUEUE_CHUNK]])
+
+
+async def read_back(store: MessageStore, ids: Sequence[str]) -> list[list[str | None]]:
+    fields = ("status", "created_at", "submitted_at", "status_at")
+    out: list[list[str | None]] = []
+    for i in range(0, len(ids), 10_000):
+        pipe = store.client.pipeline(transaction=False)
+        for mid in ids[i : i + 10_000]:
+            pipe.hmget(store.keys.message(mid), fields)
+        out += await pipe.execute()
+    return out
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    p50, p99 = np.percentile(np.array(values) * 1000.0, [50, 99])
+    return float(p50), float(p99)
+
+
+async def command_calls(store: MessageStore) -> Counter[str]:
+    """Calls per command so far, without this benchmark's own polling (XINFO, INFO)."""
+    stats: dict[str, Any] = await store.client.info("commandstats")
+    calls = Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()})
+    return Counter({k: v for k, v in calls.items() if k not in {"xinfo", "info"}})
+
+
+@dataclass(frozen=True)
+class Run:
+    """What happened to one cell's traffic, before it is summed up."""
+
+    t0: float
+    enqueued: float
+    complete: bool
+    cpu: dict[str, float]
+    cpu_s: float
+    commands: Counter[str]
+    rows: list[list[str | None]]
+    load: float
+    warmup_s: float
+
+
+async def drive(pipe: Pipeline, traffic: list[NewMessage], warm: list[NewMessage], limit: float) -> Run:
+    store = pipe.store
+    began = time.time()
+    await enqueue(store, warm)
+    await wait_for(store, len(warm), time.time() + limit)
+    warmup_s = time.time() - began
+    load = os.getloadavg()[0]
+    calls0, cpu0, t0 = await command_calls(store), cpu_times(), time.time()
+    await enqueue(store, traffic)
+    t_enqueued = time.time()
+    deadline = t0 + limit
+    while not await drained(store) and time.time() < deadline:
+        await asyncio.sleep(POLL_S)
+    cpu1, t_sent = cpu_times(), time.time()
+    sent_ok, final_ok = await wait_for(store, len(warm) + len(traffic), deadline)
+    calls = await command_calls(store) - calls0
+    rows = await read_back(store, [m.id for m in traffic])
+    return Run(
+        t0, t_enqueued - t0, sent_ok and final_ok, cpu_share(cpu0, cpu1, t_sent - t0), t_sent - t0,
+        calls, rows, load, warmup_s,
+    )  # fmt: skip
+
+
+def summarise(mode: str, batch: int, run: Run, receipts: dict[str, int], phases: dict[str, float]) -> Cell:
+    t0, rows = run.t0, run.rows
+    submit, final, statuses = [], [], Counter[str]()
+    last_sent = last_final = t0
+    for status, created, submitted, at in rows:
+        statuses[status or "missing"] += 1
+        if created and submitted:
+            submit.append(float(submitted) - float(created))
+            last_sent = max(last_sent, float(submitted))
+        if status and created and at and MessageStatus(status).is_final:
+            final.append(float(at) - float(created))
+            last_final = max(last_final, float(at))
+    sent_s, final_s = last_sent - t0, last_final - t0
+    n = len(rows)
+    (s50, s99), (f50, f99) = percentiles(submit), percentiles(final)
+    per_msg = run.cpu_s / n * 1e6
+    return Cell(
+        mode, batch, n, run.complete, run.enqueued, sent_s, final_s,
+        len(submit) / sent_s if sent_s > 0 else 0.0, len(final) / final_s if final_s > 0 else 0.0,
+        s50, s99, f50, f99, dict(statuses), receipts,
+        run.cpu,
+        {k: round(v * per_msg, 1) for k, v in run.cpu.items()},
+        {k: round(v / n, 2) for k, v in run.commands.most_common() if v / n >= 0.005},
+        run.load, phases,
+    )  # fmt: skip
+
+
+async def run_cell(mode: str, batch: int, budget: Budget, root: Path, seed: int) -> Cell:
+    tag = f"{mode}-b{batch}-{os.getpid()}"
+    config = EngineConfig(
+        route_table(),
+        data_dir=root / tag,
+        namespace=f"bench-{tag}",
+        dispatch=DispatchSettings(batch_size=batch, receipt_timeout_s=600.0),
+    )
+    rng = np.random.default_rng(seed)
+    numbers = mobile_numbers(REGIONS, NUMBERS_PER_REGION, rng)
+    now = time.time()
+    traffic = messages(numbers, budget.count(batch), list(Lane), now, rng)
+    warm = messages(numbers, Budget.warmup(batch), list(Lane), now, rng)
+    began = time.time()
+    pipe = await start(mode, config)
+    started = time.time()
+    try:
+        run = await drive(pipe, traffic, warm, budget.deadline_s)
+        receipts = await pipe.receipt_stats()
+    finally:
+        stopping = time.time()
+        await pipe.stop()
+        shutil.rmtree(root / tag, ignore_errors=True)
+    phases = {"start_s": started - began, "warmup_s": run.warmup_s, "stop_s": time.time() - stopping}
+    return summarise(mode, batch, run, receipts, {k: round(v, 2) for k, v in phases.items()})
+
+
+async def run(budget: Budget, seed: int, console: Console) -> list[Cell]:
+    root = Path(tempfile.mkdtemp(prefix="a2p-pipeline-"))
+    cells: list[Cell] = []
+    try:
+        for batch in BATCHES:
+            for mode in MODES:
+                started = time.time()
+                cell = await run_cell(mode, batch, budget, root, seed)
+                cells.append(cell)
+                console.log(
+                    f"{mode:6} batch {batch:>5,}: {cell.messages:,} msgs, {cell.sent_per_s:,.0f} sent/s, "
+                    f"{cell.final_per_s:,.0f} final/s; {time.time() - started:.1f} s in all: "
+                    + ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in cell.phases.items())
+                )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return with_ratios(cells)
+
+
+def with_ratios(cells: list[Cell]) -> list[Cell]:
+    ref = {c.batch: c.sent_per_s for c in cells if c.mode == "inproc"}
+    return [
+        replace(c, ray_ratio=c.sent_per_s / ref[c.batch] if c.mode == "ray" and ref.get(c.batch) else None)
+        for c in cells
+    ]
+
+
+# -- reporting --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    value: float
+    threshold: float
+    met: bool
+
+    def line(self) -> str:
+        return (
+            f"target {self.target} >= {self.threshold:,.2f}: {self.value:,.2f} -> "
+            f"{'MET' if self.met else 'NOT MET'}"
+        )
+
+
+def verdicts(cells: list[Cell]) -> list[Verdict]:
+    out: list[Verdict] = []
+    for c in cells:
+        if c.batch != BATCHES[-1]:
+            continue
+        for what, value in (("sent", c.sent_per_s), ("final", c.final_per_s)):
+            out.append(
+                Verdict(
+                    f"{c.mode} batch {c.batch:,} msgs/s to all {what}",
+                    value,
+                    TARGET_MSGS_PER_S,
+                    value >= TARGET_MSGS_PER_S,
+                )
+            )
+        if c.ray_ratio is not None:
+            out.append(
+                Verdict(
+                    f"ray / inproc msgs/s at batch {c.batch:,}",
+                    c.ray_ratio,
+                    TARGET_RAY_RATIO,
+                    c.ray_ratio >= TARGET_RAY_RATIO,
+                )
+            )
+    return out
+
+
+COLUMNS = (
+    "messages", "enqueue s", "all sent s", "sent msg/s", "all final s", "final msg/s",
+    "submit p50 ms", "submit p99 ms", "final p50 ms", "final p99 ms", "ray / inproc",
+)  # fmt: skip
+
+
+def table(cells: list[Cell]) -> Table:
+    t = Table(title="Pipeline: N messages enqueued in bulk, first XADD -> all sent -> all final (receipt)")
+    t.add_column("batch", justify="right")
+    t.add_column("mode")
+    for col in COLUMNS:
+        t.add_column(col, justify="right")
+    for c in cells:
+        t.add_row(
+            f"{c.batch:,}", c.mode + ("" if c.complete else " (incomplete)"), f"{c.messages:,}",
+            f"{c.enqueue_s:.2f}", f"{c.sent_s:.2f}", f"{c.sent_per_s:,.0f}", f"{c.final_s:.2f}",
+            f"{c.final_per_s:,.0f}", f"{c.submit_p50_ms:,.0f}", f"{c.submit_p99_ms:,.0f}",
+            f"{c.final_p50_ms:,.0f}", f"{c.final_p99_ms:,.0f}",
+            "" if c.ray_ratio is None else f"{c.ray_ratio:.2f}x",
+        )  # fmt: skip
+    return t
+
+
+def cpu_table(cells: list[Cell]) -> Table:
+    t = Table(title="Where the CPU goes while sending: µs per message by process; Redis commands per message")
+    t.add_column("batch", justify="right")
+    t.add_column("mode")
+    t.add_column("CPU µs/msg", justify="right")
+    t.add_column("cores", justify="right")
+    t.add_column("by process (µs/msg)")
+    t.add_column("Redis cmds/msg", justify="right")
+    t.add_column("load 1m", justify="right")
+    for c in cells:
+        top = ", ".join(
+            f"{k.removeprefix('ray::').removesuffix('Actor')} {v:,.0f}"
+            for k, v in list(c.cpu_us_per_msg.items())[:6]
+        )
+        t.add_row(
+            f"{c.batch:,}", c.mode, f"{c.cpu_total_us:,.0f}", f"{sum(c.cpu_cores.values()):.2f}", top,
+            f"{sum(c.redis_commands_per_msg.values()):.1f}", f"{c.load_average_1m:.1f}",
+        )  # fmt: skip
+    return t
+
+
+def machine() -> dict[str, Any]:
+    try:
+        redis_version = subprocess.run(
+            [redis_binary(), "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except (OSError, RuntimeError):
+        redis_version = "?"
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "ray": ray.__version__,
+        "redis_py": version("redis"),
+        "redis_server": redis_version,
+        "numpy": np.__version__,
+        "load_average_1m_at_end": os.getloadavg()[0],
+    }
+
+
+def document(
+    cells: list[Cell], verdict: list[Verdict], budget: Budget, *, quick: bool, seed: int
+) -> dict[str, Any]:
+    settings = {
+        "quick": quick,
+        "seed": seed,
+        "budget": asdict(budget),
+        "warmup": {b: Budget.warmup(b) for b in BATCHES},
+        "batches": BATCHES,
+        "modes": MODES,
+        "enqueue_chunk": ENQUEUE_CHUNK,
+        "lanes": [lane.label for lane in Lane],
+        "dispatchers_per_lane": 1,
+        "router_shards": 1,
+        "policy": DEFAULT_POLICY,
+        "decision_log": True,
+        "redis": "embedded, appendonly yes, appendfsync everysec, unix socket",
+        "channels": {"count": N_CHANNELS, "tps": CHANNEL_TPS, "window": CHANNEL_WINDOW, **FAST_CHANNEL},
+        "destinations": {"regions": REGIONS, "numbers_per_region": NUMBERS_PER_REGION},
+    }
+    targets = {
+        "msgs_per_s_end_to_end": TARGET_MSGS_PER_S,
+        "ray_over_inproc_at_batch_1000": TARGET_RAY_RATIO,
+        "results": [asdict(v) for v in verdict],
+    }
+    return {
+        "machine": machine(),
+        "settings": settings,
+        "cells": [asdict(c) for c in cells],
+        "targets": targets,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer messages (about a minute)")
+    parser.add_argument("--messages", type=int, default=None, help="messages per cell (batch 1: capped)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    console = Console() if Console().is_terminal else Console(width=180)
+    budget = Budget.of(args.quick, args.messages)
+    logging.basicConfig(level=logging.WARNING)
+    init_ray(None)
+    try:
+        cells = asyncio.run(run(budget, args.seed, console))
+    finally:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+    verdict = verdicts(cells)
+    console.print(table(cells))
+    console.print(cpu_table(cells))
+    for v in verdict:
+        console.print(v.line())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(document(cells, verdict, budget, quick=args.quick, seed=args.seed), indent=2)
+    )
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
