@@ -103,10 +103,7 @@ class OutcomeStats:
             return
         routes = arm_route[gone.arm]
         normal = self.normal_silence(now)[routes]
-        # Silence is evidence about when the messages were sent: it is dated (and then forgotten)
-        # from there, exactly as the ledger faded it while it was pending.
-        dated = gone.at - self._ledger.timeout_s
-        self._add(gone.arm, _FAILURE, np.maximum(gone.silent - gone.sent * normal, 0.0), dated)
+        self._add(gone.arm, _FAILURE, np.maximum(gone.silent - gone.sent * normal, 0.0), gone.at)
         self._silence.add(routes, np.zeros_like(routes), gone.silent, gone.at)
         self._silence.add(routes, np.ones_like(routes), gone.sent, gone.at)
 
@@ -120,7 +117,7 @@ class OutcomeStats:
         """Late receipts: the timeout counted their silence; undo its expected share."""
         if len(arms) == 0:
             return
-        routes, at = arm_route[arms], self._ledger.expired_at(submitted_at) - self._ledger.timeout_s
+        routes, at = arm_route[arms], self._ledger.expired_at(submitted_at)
         share = 1.0 - self.normal_silence(now)[routes]
         self._add(arms, _FAILURE, -share, at)
         self._silence.add(routes, np.zeros_like(routes), -np.ones(len(arms)), at)
@@ -160,7 +157,11 @@ class OutcomeStats:
                 result: NDArray[np.float64] = by_route[arm_route]
                 return result
 
-            memories = (self._counts.half_life_s, *([self._fast.half_life_s] if self._fast else []))
+            # The long memory keeps a silent message's full weight until the timeout books it as a
+            # failure: a route that swallowed messages stays suspect. The short memory dates the
+            # silence at the send and lets it fade like any other evidence, so that a route that
+            # recovered is tried again (measured: fading both slowed the shift off dead routes).
+            memories = (math.inf, *([self._fast.half_life_s] if self._fast else []))
             masses = self._ledger.mass(now, normal, memories)
             pending, pending_fast = masses[0], masses[-1]
         else:
