@@ -69,7 +69,7 @@ def _engine_parsers(sub: Any) -> None:
     serve.set_defaults(run=_serve)
     demo = sub.add_parser("demo", help="the live engine on simulated channels, with an outage midway")
     demo.add_argument("--config", type=Path, help="channels and route table (default: the bundled demo)")
-    demo.add_argument("--duration", type=_positive_float, default=150.0, help="seconds of traffic")
+    demo.add_argument("--duration", type=_positive_float, default=180.0, help="seconds of traffic")
     demo.add_argument("--rate", type=_positive_float, default=150.0, help="messages per second")
     _engine_options(demo, "out/demo-engine")
     demo.set_defaults(run=_demo)
@@ -131,7 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
     _check_policies([config.policy])
     console = Console()
     plan = DemoPlan(duration_s=args.duration, rate_per_s=args.rate,
-                    outage_at_s=args.duration * 0.3, outage_for_s=args.duration * 0.3)  # fmt: skip
+                    outage_at_s=args.duration * 0.25, outage_for_s=args.duration * 0.25)  # fmt: skip
 
     async def run() -> None:
         demo = Demo(config, plan, console)

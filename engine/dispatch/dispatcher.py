@@ -231,9 +231,9 @@ class Dispatcher:
         changes: list[Change] = []
         sent: list[tuple[str, Sequence[str], str, float]] = []
         events: list[tuple[int, int, float]] = []  # (kind, arm, at)
-        for channel, pairs, results, answered_at in outcomes:
-            for (job, choice), result in zip(pairs, results, strict=True):
-                mid, t = job.record["id"], answered_at  # not later: its receipt may be in already
+        for channel, pairs, results, answered in outcomes:
+            for (job, choice), result, t in zip(pairs, results, answered, strict=True):
+                mid = job.record["id"]
                 if result is None:  # the channel could not be asked: outcome unknown, never resend
                     note = "channel unavailable during submit; outcome unknown"
                     changes.append(Change(mid, t, MessageStatus.UNKNOWN, note=note))
@@ -291,18 +291,19 @@ class Dispatcher:
 
     async def _submit(
         self, channel: str, pairs: list[tuple[_Job, Choice]]
-    ) -> tuple[str, list[tuple[_Job, Choice]], list[SubmitResult | None], float]:
-        """Submit to one channel: its results, and when it answered (not when the slowest did)."""
+    ) -> tuple[str, list[tuple[_Job, Choice]], list[SubmitResult | None], list[float]]:
+        """Submit to one channel: its results, and when the channel answered each of them."""
         messages = [self._outbound(job) for job, _ in pairs]
         port = self.channels.get(channel)
         if port is None:
             refused = ChannelError("unknown_channel", channel, permanent=True)
-            return channel, pairs, [SubmitResult(m.id, error=refused) for m in messages], self.clock.now()
+            results: list[SubmitResult | None] = [SubmitResult(m.id, error=refused) for m in messages]
+            return channel, pairs, results, [self.clock.now()] * len(messages)
         try:
-            results: list[SubmitResult | None] = list(await port.submit(messages))
+            submitted = await port.submit(messages)
         except ChannelUnavailableError:
-            results = [None] * len(messages)
-        return channel, pairs, results, self.clock.now()
+            return channel, pairs, [None] * len(messages), [self.clock.now()] * len(messages)
+        return channel, pairs, list(submitted.results), submitted.at
 
     @staticmethod
     def _outbound(job: _Job) -> OutboundMessage:

@@ -27,8 +27,20 @@ class RouterPort(Protocol):
     async def feedback(self, feedback: FeedbackBatch) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A channel's answers to one submit, in order, and when the channel had each of them.
+
+    A submit paced by a TPS limit can last seconds: a message's ``sent`` time is when its own part
+    was answered, never later than its receipt (which the channel stamps with the same clock).
+    """
+
+    results: list[SubmitResult]
+    at: list[float]
+
+
 class ChannelPort(Protocol):
-    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]: ...
+    async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted: ...
 
 
 @dataclass(frozen=True, slots=True)

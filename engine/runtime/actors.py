@@ -21,13 +21,13 @@ from numpy.typing import NDArray
 
 from engine.destinations import DestinationResolver, OperatorTable
 from engine.dispatch.dispatcher import Dispatcher, DispatchSettings
-from engine.dispatch.ports import ChannelUnavailableError
+from engine.dispatch.ports import ChannelUnavailableError, Submitted
 from engine.dispatch.receipts import ReceiptProcessor
 from engine.dispatch.sharding import ShardedRouter
 from engine.domain.channel import ChannelHealth
 from engine.domain.clock import SystemClock
 from engine.domain.enums import Lane
-from engine.domain.messages import OutboundMessage, Receipt, SubmitResult
+from engine.domain.messages import OutboundMessage, Receipt
 from engine.domain.types import Channel, Destination
 from engine.infra.keys import Keys
 from engine.infra.store import LaneStreams, MessageStore, connect
@@ -103,7 +103,7 @@ class ChannelActor:
     async def _deliver(self, receipts: list[Receipt]) -> None:
         await self.receipts_to.ingest.remote(receipts)
 
-    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+    async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted:
         return await self.service.submit(messages)
 
     async def health(self) -> ChannelHealth:
@@ -238,9 +238,9 @@ class _ChannelPort:
     def __init__(self, handle: Any) -> None:
         self.handle = handle
 
-    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+    async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted:
         try:
-            results: list[SubmitResult] = await self.handle.submit.remote(messages)
+            submitted: Submitted = await self.handle.submit.remote(messages)
         except ACTOR_ERRORS as exc:
             raise ChannelUnavailableError(str(exc)) from exc
-        return results
+        return submitted

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from engine.channels.gate import CircuitBreaker, TpsLimiter, Window
+from engine.dispatch.ports import Submitted
 from engine.domain.channel import Channel, ChannelHealth
 from engine.domain.clock import Clock
 from engine.domain.enums import ErrorClass
@@ -30,11 +31,14 @@ class ChannelService:
         self._pump: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+    async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted:
         """Submit within the TPS budget (OTP may use the reserve) and the window."""
         if not self.breaker.allow():
-            return [SubmitResult(m.id, error=CIRCUIT_OPEN) for m in messages]
+            return Submitted(
+                [SubmitResult(m.id, error=CIRCUIT_OPEN) for m in messages], [self.clock.now()] * len(messages)
+            )
         results: list[SubmitResult] = []
+        times: list[float] = []
         waited = 0.0
         todo = list(messages)
         while todo:
@@ -47,6 +51,7 @@ class ChannelService:
                         "throttled", "local TPS limit", ErrorClass.PLATFORM, throttled=True
                     )
                     results += [SubmitResult(m.id, error=throttled) for m in todo]
+                    times += [self.clock.now()] * len(todo)
                     break
                 waited += pause
                 await asyncio.sleep(pause)
@@ -58,7 +63,8 @@ class ChannelService:
                 self.window.release(allowed)
             self._record(answers)
             results += answers
-        return results
+            times += [self.clock.now()] * len(answers)
+        return Submitted(results, times)
 
     def _record(self, answers: Sequence[SubmitResult]) -> None:
         for answer in answers:

@@ -27,14 +27,14 @@ from engine.runtime.traffic import messages, mobile_numbers
 COUNTRIES = {"NG": 0.4, "KE": 0.2, "GB": 0.2, "IN": 0.2}
 LANES = [Lane.OTP] * 3 + [Lane.TRANSACTIONAL] * 3 + [Lane.MARKETING] * 4
 SHARE_WINDOW_S = 6.0
-TIMELINE_S = 15.0
+TIMELINE_S = 20.0
 RATE_WINDOW_S = (8.0, 20.0)  # receipts lag: delivery rates look at messages 8-20 s old
 DEMO_POLICY = "pending_ts:half_life_s=120,fast_half_life_s=10"  # the demo squeezes hours into minutes
 
 
 @dataclass(frozen=True)
 class DemoPlan:
-    duration_s: float = 150.0
+    duration_s: float = 180.0
     rate_per_s: float = 150.0
     outage_channel: str = "ng-direct"
     outage_at_s: float = 30.0
