@@ -57,7 +57,8 @@ def _parts(record: SentRecord) -> dict[str, str]:
 def _change(update: StatusUpdate, record: SentRecord | None) -> Change:
     fields = {"error_code": update.error_code or "", **(_parts(record) if record is not None else {})}
     note = "late receipt corrected the timeout" if update.correction else ""
-    return Change(update.message_id, update.at, update.status, fields, note)
+    replaces = MessageStatus.UNKNOWN if update.correction else None
+    return Change(update.message_id, update.at, update.status, fields, note, replaces)
 
 
 class ReceiptProcessor:

@@ -36,6 +36,7 @@ class Change:
     status: MessageStatus | None = None
     fields: Mapping[str, str] | None = None
     note: str = ""
+    replaces: MessageStatus | None = None  # a final status this one corrects (a late receipt)
 
 
 def _record(m: NewMessage) -> Record:
@@ -97,6 +98,8 @@ class MessageStore:
                 pipe.rpush(self.keys.history(c.message_id), _event(c.status, c.at, c.note))
                 if c.status.is_final:
                     finals[f"final:{c.status.value}"] += 1
+                if c.replaces is not None:  # a message is counted under one final status only
+                    finals[f"final:{c.replaces.value}"] -= 1
             if fields:
                 pipe.hset(self.keys.message(c.message_id), mapping=fields)
         for name, count in finals.items():  # one counter update per status, not per message

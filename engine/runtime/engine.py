@@ -111,8 +111,12 @@ class Engine:
         """Start (or restart, after an actor came back) every actor's background loop."""
         calls = [actor.ensure_running.remote() for actor in self.actors()]
         for ref in calls:
-            with contextlib.suppress(*ACTOR_ERRORS):  # restarting: the next round catches it
+            try:
                 await ref
+            except ACTOR_ERRORS:
+                pass  # restarting: the next round catches it
+            except ray.exceptions.RayTaskError as exc:  # e.g. Redis unreachable during a restart
+                log.warning("an actor could not start its loop yet: %s", exc.cause)
 
     async def health(self) -> dict[str, ChannelHealth | None]:
         out: dict[str, ChannelHealth | None] = {}
