@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,9 +32,10 @@ class BetaPolicy(Policy):
         timeout_s: float = 900.0,
         fast_half_life_s: float | None = None,
         change_z: float = 3.5,
-        **base: float,
+        fade_silence: bool = False,
+        **base: Any,
     ) -> None:
-        super().__init__(space, rng, economics, **base)  # type: ignore[arg-type]
+        super().__init__(space, rng, economics, **base)
         if not (half_life_s > 0 and timeout_s > 0):
             raise ValueError("half_life_s and timeout_s must be positive")
         self.half_life_s = half_life_s
@@ -41,6 +43,7 @@ class BetaPolicy(Policy):
         self.timeout_s = timeout_s
         self.fast_half_life_s = fast_half_life_s
         self.change_z = change_z
+        self.fade_silence = fade_silence
         self._stats = OutcomeStats(
             space.n_arms,
             space.n_routes,
@@ -49,6 +52,7 @@ class BetaPolicy(Policy):
             timeout_s=timeout_s,
             fast_half_life_s=fast_half_life_s,
             change_z=change_z,
+            fade_silence=fade_silence,
         )
         self._updates = 0
         self._cache: tuple[int, int, BetaPosterior] | None = None

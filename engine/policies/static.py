@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -24,9 +26,9 @@ class RoundRobin(Policy):
         space: ArmSpace,
         rng: np.random.Generator,
         economics: Economics | None = None,
-        **kw: float,
+        **kw: Any,
     ) -> None:
-        super().__init__(space, rng, economics, **kw)  # type: ignore[arg-type]
+        super().__init__(space, rng, economics, **kw)
         self._pointer = np.zeros(0, dtype=np.int64)
 
     def _turn(self, requests: RequestBatch) -> NDArray[np.int64]:
@@ -96,7 +98,7 @@ class LeastCostHealth(BetaPolicy):
         *,
         half_life_s: float = 300.0,
         min_ratio: float = 0.8,
-        **kw: float,
+        **kw: Any,
     ) -> None:
         super().__init__(space, rng, economics, half_life_s=half_life_s, pending=True, **kw)
         if not 0 < min_ratio <= 1:

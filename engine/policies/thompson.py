@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -59,7 +61,7 @@ class PendingThompson(BetaPolicy):
         cost: bool = True,
         sla: bool = True,
         explore: float = 0.002,
-        **kw: float,
+        **kw: Any,
     ) -> None:
         super().__init__(
             space,

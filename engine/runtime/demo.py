@@ -29,7 +29,9 @@ LANES = [Lane.OTP] * 3 + [Lane.TRANSACTIONAL] * 3 + [Lane.MARKETING] * 4
 SHARE_WINDOW_S = 6.0
 TIMELINE_S = 20.0
 RATE_WINDOW_S = (8.0, 20.0)  # receipts lag: delivery rates look at messages 8-20 s old
-DEMO_POLICY = "pending_ts:half_life_s=120,fast_half_life_s=10"  # the demo squeezes hours into minutes
+# The demo squeezes hours into minutes: short memories, and silence that fades (so a recovered
+# route is retried within the demo's minute rather than after the 15-minute timeout).
+DEMO_POLICY = "pending_ts:half_life_s=120,fast_half_life_s=10,fade_silence=true"
 
 
 @dataclass(frozen=True)
