@@ -75,20 +75,28 @@ def _engine_parsers(sub: Any) -> None:
     demo.set_defaults(run=_demo)
 
 
-def _engine_config(args: argparse.Namespace, table_path: Path, policy: str) -> Any:
+def _engine_config(args: argparse.Namespace, table_path: Path, policy: str, receipt_timeout_s: float) -> Any:
     from engine.dispatch.dispatcher import DispatchSettings  # noqa: PLC0415
+    from engine.errors import RouteTableError  # noqa: PLC0415
     from engine.routing.table import load_route_table  # noqa: PLC0415
+    from engine.runtime.adapters import validate  # noqa: PLC0415
     from engine.runtime.engine import EngineConfig  # noqa: PLC0415
 
+    table = load_route_table(table_path)
+    for channel in table.channels:  # a channel the engine could not start is refused up front
+        try:
+            validate(channel)
+        except RouteTableError as exc:
+            raise RouteTableError(str(table_path), exc.field, exc.problem) from None
     return EngineConfig(
-        table=load_route_table(table_path),
+        table=table,
         policy=args.policy or policy,
         data_dir=args.data_dir,
         redis_url=args.redis_url,
         ray_address=args.ray_address,
         router_shards=args.shards,
         dispatchers_per_lane=args.dispatchers,
-        dispatch=DispatchSettings(receipt_timeout_s=60.0 if args.run is _demo else 900.0),
+        dispatch=DispatchSettings(receipt_timeout_s=receipt_timeout_s),
     )
 
 
@@ -99,7 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     from engine.policies import DEFAULT_POLICY  # noqa: PLC0415
     from engine.runtime.engine import Engine  # noqa: PLC0415
 
-    config = _engine_config(args, args.config, DEFAULT_POLICY)
+    config = _engine_config(args, args.config, DEFAULT_POLICY, receipt_timeout_s=900.0)
     _check_policies([config.policy])
 
     async def run() -> None:
@@ -127,7 +135,7 @@ def _demo(args: argparse.Namespace) -> int:
     from engine.runtime.demo import DEMO_POLICY, Demo, DemoPlan, summary  # noqa: PLC0415
 
     table = args.config or Path(str(resources.files("engine").joinpath("data", "demo.toml")))
-    config = _engine_config(args, table, DEMO_POLICY)
+    config = _engine_config(args, table, DEMO_POLICY, receipt_timeout_s=60.0)  # demo time is short
     _check_policies([config.policy])
     console = Console()
     plan = DemoPlan(duration_s=args.duration, rate_per_s=args.rate,

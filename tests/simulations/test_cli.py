@@ -115,3 +115,25 @@ def test_console_script_is_installed(scenario_file: Path, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "least_cost" in done.stdout
     assert (tmp_path / "o" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "where"),
+    [
+        ('[[channels]]\nid = "a"\nkind = "pigeon"\n', "channels[0].kind: unknown channel kind 'pigeon'"),
+        ('[[channels]]\nid = "a"\ntps = -1\n', "channels[0].tps: must be > 0"),
+        ('[[channels]]\nid = "a"\n[[routes]]\ncountry = "NG"\ncandidates = [{ channel = "b", price = 1 }]\n',
+         "routes[0].candidates[0].channel: unknown channel 'b'"),
+        ('[[channels]]\nid = "a"\npreset = "teleport"\n', "routes.toml: channels.a: unknown channel preset"),
+    ],
+)  # fmt: skip
+def test_serve_refuses_a_bad_config_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str, where: str
+) -> None:
+    path = tmp_path / "routes.toml"
+    path.write_text(table)
+    assert main(["serve", "--config", str(path), "--data-dir", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err
+    assert where in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "data").exists()  # nothing was started
