@@ -207,8 +207,16 @@ class DispatcherActor:
             self._loop = asyncio.get_running_loop().create_task(self.dispatcher.run(self._stop))
         return True
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Finish the batch in hand (its log rows included), then flush the decision log."""
         self._stop.set()
+        if self._loop is not None and not self._loop.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._loop), grace_s)
+            except TimeoutError:
+                log.warning("dispatcher still busy after %.0f s; stopping anyway", grace_s)
+            except Exception:  # the loop's own failure must not keep the log from being flushed
+                log.exception("dispatcher loop failed while stopping")
         if self.sink is not None:
             self.sink.close()
 
