@@ -59,19 +59,9 @@ class MabwiserPolicy(Policy):
         space: ArmSpace,
         rng: np.random.Generator,
         economics: Economics | None = None,
-        *,
-        explore: float = 0.0,
-        propensity_samples: int = 16,
-        capacity_window_s: float = 5.0,
+        **base: Any,
     ) -> None:
-        super().__init__(
-            space,
-            rng,
-            economics,
-            explore=explore,
-            propensity_samples=propensity_samples,
-            capacity_window_s=capacity_window_s,
-        )
+        super().__init__(space, rng, economics, **base)
         self._bandits: dict[int, Any] = {}  # context id -> mabwiser.MAB (untyped library)
         self._bandit_arms: dict[int, set[int]] = {}
         # Mirror of what the bandits were told, for the noise-free belief (``_expected``).
@@ -176,21 +166,12 @@ class MabwiserUCB1(MabwiserPolicy):
         economics: Economics | None = None,
         *,
         alpha: float = 1.0,
-        explore: float = 0.0,
-        propensity_samples: int = 16,
-        capacity_window_s: float = 5.0,
+        **base: Any,
     ) -> None:
         # Checked here: MABWiser would only complain at the first receipt, deep in the hot path.
         if not alpha >= 0:
             raise ValueError("alpha must be >= 0")
-        super().__init__(
-            space,
-            rng,
-            economics,
-            explore=explore,
-            propensity_samples=propensity_samples,
-            capacity_window_s=capacity_window_s,
-        )
+        super().__init__(space, rng, economics, **base)
         self.alpha = float(alpha)
 
     def _learning_policy(self) -> Any:
