@@ -234,9 +234,12 @@ class Dispatcher:
         for channel, pairs, results, answered in outcomes:
             for (job, choice), result, t in zip(pairs, results, answered, strict=True):
                 mid = job.record["id"]
-                if result is None:  # the channel could not be asked: outcome unknown, never resend
-                    note = "channel unavailable during submit; outcome unknown"
-                    changes.append(Change(mid, t, MessageStatus.UNKNOWN, note=note))
+                error = None if result is None else result.error
+                if result is None or (error is not None and error.outcome_unknown):
+                    # The submit may have reached the channel: outcome unknown, never resent (rule 2).
+                    why = f"{channel}: {error.code}" if error else "channel unavailable during submit"
+                    fields = {"raw_error": error.raw} if error else {}
+                    changes.append(Change(mid, t, MessageStatus.UNKNOWN, fields, f"{why}; outcome unknown"))
                     done.append(job.entry)
                 elif result.accepted:
                     pids = (result.provider_id or "").split(",")
@@ -252,7 +255,6 @@ class Dispatcher:
                     events.append((FeedbackKind.SUBMITTED, choice.arm, t))
                     done.append(job.entry)
                 else:
-                    error = result.error
                     job.last_error = error
                     if error is not None and error.throttled:
                         job.throttled_by.append(channel)

@@ -26,7 +26,10 @@ class ChannelError:
     """Why a channel refused a submit, mapped at the adapter boundary.
 
     ``throttled`` means "slow down, try again" (SMPP 0x58 / 0x14, HTTP 429): the dispatcher backs off
-    or fails over without counting it against the route's quality. ``raw`` is the channel's own code.
+    or fails over without counting it against the route's quality. ``outcome_unknown`` means the
+    request left but its answer never came (a response timeout, a connection lost mid-submit): the
+    message may have been sent, so it becomes ``unknown`` and is never resent blindly. ``raw`` is the
+    channel's own code.
     """
 
     code: str
@@ -34,6 +37,7 @@ class ChannelError:
     error_class: ErrorClass = ErrorClass.OPERATOR
     permanent: bool = False
     throttled: bool = False
+    outcome_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
