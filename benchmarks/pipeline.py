@@ -361,11 +361,11 @@ async def run_cell(mode: str, batch: int, budget: Budget, root: Path, seed: int)
     return summarise(mode, batch, run, receipts, {k: round(v, 2) for k, v in phases.items()})
 
 
-async def run(budget: Budget, seed: int, console: Console) -> list[Cell]:
+async def run(budget: Budget, seed: int, console: Console, batches: Sequence[int] = BATCHES) -> list[Cell]:
     root = Path(tempfile.mkdtemp(prefix="a2p-pipeline-"))
     cells: list[Cell] = []
     try:
-        for batch in BATCHES:
+        for batch in batches:
             for mode in MODES:
                 started = time.time()
                 cell = await run_cell(mode, batch, budget, root, seed)
@@ -534,6 +534,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer messages (about a minute)")
     parser.add_argument("--messages", type=int, default=None, help="messages per cell (batch 1: capped)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--batches", type=int, nargs="+", default=list(BATCHES), help="dispatcher batch sizes to measure"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=180)
@@ -541,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     init_ray(None)
     try:
-        cells = asyncio.run(run(budget, args.seed, console))
+        cells = asyncio.run(run(budget, args.seed, console, args.batches))
     finally:
         with contextlib.suppress(Exception):
             ray.shutdown()

@@ -1,0 +1,63 @@
+"""Many Redis commands in one round trip and one script call.
+
+redis-py spends about 25 µs of Python per command even in a pipeline (packing each argument,
+parsing each reply, arming a timeout per read): at a dozen commands per message that capped the
+engine near 2,000 messages/s whatever Redis could do. A :class:`Batch` is sent instead as one JSON
+argument to a tiny Lua script that runs the commands inside Redis, so the client's cost is one
+``json.dumps`` (C code) and one reply. A script runs atomically: no other client sees half a batch.
+A failing command stops the script, and the commands before it stay applied (Redis has no rollback),
+so batches hold only commands that cannot fail on well-formed keys.
+
+The script touches keys it does not declare in ``KEYS``: fine for one Redis server (embedded or
+given by URL), not for Redis Cluster, which would need hash-tagged keys per batch.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+
+RUN = """
+local commands = cjson.decode(ARGV[1])
+local replies = {}
+for i = 1, #commands do
+  replies[i] = redis.call(unpack(commands[i]))
+end
+if ARGV[2] == "1" then
+  return replies
+end
+return #commands
+"""
+
+
+class Batch:
+    """Commands to run in order; every argument a string."""
+
+    __slots__ = ("commands",)
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, ...]] = []
+
+    def add(self, *args: str) -> None:
+        self.commands.append(args)
+
+    def __len__(self) -> int:
+        return len(self.commands)
+
+
+class Runner:
+    """Runs batches on one client (the script is loaded once and then called by its SHA)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._script = client.register_script(RUN)
+
+    async def run(self, batch: Batch, *, replies: bool = False) -> list[Any]:
+        """Each command's reply when ``replies``; otherwise an empty list."""
+        if not batch.commands:
+            return []
+        # ensure_ascii=False: UTF-8 passes through untouched instead of as \\u escapes to re-decode.
+        payload = json.dumps(batch.commands, ensure_ascii=False, separators=(",", ":"))
+        out: Any = await self._script(args=[payload, "1" if replies else "0"])
+        return list(out) if replies else []

@@ -1,0 +1,74 @@
+"""Batches of commands run by one script call, against the real Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine.domain.enums import Lane, MessageStatus
+from engine.domain.messages import NewMessage
+from engine.infra.batch import Batch
+from engine.infra.store import Change
+from tests.infra.conftest import open_store
+
+ODD_BODIES = ["plain", "emoji 👋🏽 and ñ", 'quotes " and \\ backslash', "nul \x00 tab \t newline \n", ""]
+
+
+def test_a_batch_runs_in_order_and_answers_each_command(redis_url: str) -> None:
+    async def scenario() -> list[object]:
+        async with open_store(redis_url) as store:
+            batch = Batch()
+            key = store.keys.message("x")
+            batch.add("HSET", key, "a", "1")
+            batch.add("HINCRBY", key, "a", "41")
+            batch.add("HGET", key, "a")
+            batch.add("HGET", key, "missing")
+            return await store.batches.run(batch, replies=True)
+
+    assert asyncio.run(scenario()) == [1, 42, "42", None]
+
+
+def test_an_empty_batch_sends_nothing(redis_url: str) -> None:
+    async def scenario() -> list[object]:
+        async with open_store(redis_url) as store:
+            return await store.batches.run(Batch(), replies=True)
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_texts_survive_the_trip_byte_for_byte(redis_url: str) -> None:
+    async def scenario() -> list[str]:
+        async with open_store(redis_url) as store:
+            sent = [
+                NewMessage(f"m{i}", "t", "+2348030000000", "ACME", body, Lane.OTP, 1.0)
+                for i, body in enumerate(ODD_BODIES)
+            ]
+            await store.accept(sent)
+            return [r["body"] if r else "?" for r in await store.fetch([m.id for m in sent])]
+
+    assert asyncio.run(scenario()) == ODD_BODIES
+
+
+def test_changes_append_history_and_count_each_final_once(redis_url: str) -> None:
+    async def scenario() -> tuple[list[str], dict[str, int], str]:
+        async with open_store(redis_url) as store:
+            await store.accept([NewMessage("m", "t", "+2348030000000", "ACME", "hi", Lane.OTP, 1.0)])
+            await store.apply([Change("m", 2.0, MessageStatus.UNKNOWN, note='no "receipt"')])
+            await store.apply([Change("m", 3.0, MessageStatus.DELIVERED, replaces=MessageStatus.UNKNOWN)])
+            history = [str(e["status"]) for e in await store.history("m")]
+            record = (await store.fetch(["m"]))[0] or {}
+            return history, await store.counters(), record["status"]
+
+    history, counters, status = asyncio.run(scenario())
+    assert history == ["accepted", "queued", "unknown", "delivered"]
+    assert counters == {"accepted": 1, "final:unknown": 0, "final:delivered": 1}
+    assert status == "delivered"
+
+
+def test_sent_messages_are_found_by_any_form_of_their_provider_id(redis_url: str) -> None:
+    async def scenario() -> list[str | None]:
+        async with open_store(redis_url) as store:
+            await store.index_sent([("smsc", ["1f"], "m1", 10.0), ("smsc", ["42", "43"], "m2", 11.0)])
+            refs = [("smsc", "31"), ("smsc", "0000001F"), ("smsc", "43"), ("other", "42"), ("smsc", "zz")]
+            return await store.lookup_sent(refs)
+
+    assert asyncio.run(scenario()) == ["m1", "m1", "m2", None, None]
