@@ -94,6 +94,11 @@ class NewMessage:
     created_at: float
     client_ref: str = ""
     validity_s: float = 86_400.0
+    callback: str = ""  # the customer's status_callback URL
+    metadata: str = ""  # the customer's metadata, as JSON text
+    send_at: float | None = None  # scheduled: enters its lane at this time
+    max_price: float | None = None  # per message, all parts: routes above it are not used
+    idempotency: tuple[str, str] | None = None  # (key, fingerprint of the request)
 
     def outbound(self, parts: int = 1) -> OutboundMessage:
         return OutboundMessage(self.id, self.to, self.sender, self.body, self.lane, parts, self.validity_s)

@@ -22,8 +22,28 @@ import redis.asyncio as aioredis
 RUN = """
 local commands = cjson.decode(ARGV[1])
 local replies = {}
-for i = 1, #commands do
-  replies[i] = redis.call(unpack(commands[i]))
+local i = 1
+while i <= #commands do
+  local c = commands[i]
+  if c[1] == "UNLESS" then
+    local found = redis.call("GET", c[2])
+    replies[i] = found
+    if found then
+      for j = 1, tonumber(c[3]) do
+        replies[i + j] = false
+      end
+      i = i + tonumber(c[3])
+    end
+  elseif c[1] == "IFHAS" then
+    if redis.call("HEXISTS", c[2], c[3]) == 1 then
+      replies[i] = redis.call(unpack(c, 4))
+    else
+      replies[i] = false
+    end
+  else
+    replies[i] = redis.call(unpack(c))
+  end
+  i = i + 1
 end
 if ARGV[2] == "1" then
   return replies
@@ -42,6 +62,14 @@ class Batch:
 
     def add(self, *args: str) -> None:
         self.commands.append(args)
+
+    def add_if(self, key: str, field: str, *args: str) -> None:
+        """Run the command only if hash ``key`` has ``field`` (its reply is None otherwise)."""
+        self.commands.append(("IFHAS", key, field, *args))
+
+    def add_unless(self, key: str, skip: int) -> None:
+        """If string ``key`` exists, reply its value and skip the next ``skip`` commands."""
+        self.commands.append(("UNLESS", key, str(skip)))
 
     def __len__(self) -> int:
         return len(self.commands)

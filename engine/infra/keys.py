@@ -38,6 +38,50 @@ class Keys:
         """String: the message id first created under a tenant's idempotency key."""
         return f"{self.namespace}:idem:{tenant}:{key}"
 
+    def scheduled(self) -> str:
+        """Sorted set: messages with a ``send_at``, scored by it, until they enter their lane."""
+        return f"{self.namespace}:scheduled"
+
+    def tenant_messages(self, tenant: str) -> str:
+        """Sorted set: a tenant's message ids scored by creation time (listing, isolation)."""
+        return f"{self.namespace}:tenant:{tenant}:msgs"
+
+    def tenant(self, tenant: str) -> str:
+        """Hash: a tenant's settings (webhook signing secret, rate limit)."""
+        return f"{self.namespace}:tenant:{tenant}"
+
+    def api_key(self, key_id: str) -> str:
+        """Hash: one API key: its tenant and the SHA-256 of its secret (never the secret)."""
+        return f"{self.namespace}:apikey:{key_id}"
+
+    def rate(self, tenant: str, second: int) -> str:
+        """Counter: requests of a tenant in one second (expires soon after)."""
+        return f"{self.namespace}:rate:{tenant}:{second}"
+
+    def inbound(self) -> str:
+        """Stream: receipts from HTTP aggregators' webhooks and conversions, for the receipt actor."""
+        return f"{self.namespace}:inbound"
+
+    def callback_events(self) -> str:
+        """Stream: status changes of messages that have a ``status_callback``."""
+        return f"{self.namespace}:cb:events"
+
+    def callback_retry(self) -> str:
+        """Sorted set: callback deliveries waiting for their next attempt, scored by its time."""
+        return f"{self.namespace}:cb:retry"
+
+    def callback_delivery(self, event_id: str) -> str:
+        """String: one callback delivery (event JSON, attempts) while it is retried."""
+        return f"{self.namespace}:cb:delivery:{event_id}"
+
+    def callback_dead(self, tenant: str) -> str:
+        """List: a tenant's callback deliveries that ran out of retries, until replayed."""
+        return f"{self.namespace}:cb:dead:{tenant}"
+
+    def channel_health(self) -> str:
+        """Hash: channel id -> its latest health as JSON (written by the supervisor)."""
+        return f"{self.namespace}:health"
+
     def router_snapshot(self, shard: str) -> str:
         """String: the pickled policy state of one router shard, for a warm restart."""
         return f"{self.namespace}:router:{shard}"
@@ -52,3 +96,5 @@ class Keys:
 
 
 DISPATCH_GROUP = "dispatch"
+INBOUND_GROUP = "receipts"
+CALLBACK_GROUP = "callbacks"

@@ -27,6 +27,7 @@ Record = dict[str, str]
 # are taken as Any at the call and given their real shape right away.
 Reply = Any
 PROVIDER_ID_TTL_S = 3 * 86_400
+IDEMPOTENCY_TTL_S = 86_400  # as long as Stripe's and Twilio's: a client retries within a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,21 @@ class Change:
     replaces: MessageStatus | None = None  # a final status this one corrects (a late receipt)
 
 
+OPTIONAL_FIELDS = frozenset({"client_ref", "callback", "metadata", "send_at", "max_price"})
+
+
 def _record(m: NewMessage) -> Record:
-    return {
+    status = MessageStatus.QUEUED if m.send_at is None else MessageStatus.SCHEDULED
+    record = {
         "id": m.id, "tenant": m.tenant, "to": m.to, "from": m.sender, "body": m.body,
         "lane": m.lane.label, "client_ref": m.client_ref, "validity_s": repr(m.validity_s),
-        "created_at": repr(m.created_at), "status": MessageStatus.QUEUED.value, "attempts": "0",
+        "created_at": repr(m.created_at), "status": status.value, "attempts": "0",
+        "callback": m.callback, "metadata": m.metadata,
+        "send_at": "" if m.send_at is None else repr(m.send_at),
+        "max_price": "" if m.max_price is None else repr(m.max_price),
     }  # fmt: skip
+    # Absent rather than empty: a status change emits a callback event only `IFHAS callback`.
+    return {k: v for k, v in record.items() if v or k not in OPTIONAL_FIELDS}
 
 
 def _flat(fields: Mapping[str, str]) -> list[str]:
@@ -70,19 +80,41 @@ class MessageStore:
         self.keys = keys
         self.batches = Runner(client)
 
-    async def accept(self, messages: Sequence[NewMessage]) -> None:
-        """Record and enqueue messages (one script call); they are durable once this returns."""
+    async def accept(self, messages: Sequence[NewMessage]) -> list[str | None]:
+        """Record and enqueue (or schedule) messages in one script call; durable once this returns.
+
+        A message with an idempotency key already used by its tenant is not written again: its
+        entry in the answer is what the key holds (``"<message id> <fingerprint>"``), else None.
+        """
         batch = Batch()
+        counts: Counter[str] = Counter()
         for m in messages:
+            if m.idempotency is not None:  # a repeat skips its writes, counter included
+                key, fingerprint = m.idempotency
+                idem = self.keys.idempotency(m.tenant, key)
+                batch.add_unless(idem, 6)
+                batch.add("SET", idem, f"{m.id} {fingerprint}", "EX", str(IDEMPOTENCY_TTL_S))
+                batch.add("HINCRBY", self.keys.counters(), f"accepted:{m.lane.label}", "1")
+            else:
+                counts[f"accepted:{m.lane.label}"] += 1
             batch.add("HSET", self.keys.message(m.id), *_flat(_record(m)))
-            accepted, queued = (
-                _event(MessageStatus.ACCEPTED, m.created_at),
-                _event(MessageStatus.QUEUED, m.created_at),
-            )
-            batch.add("RPUSH", self.keys.history(m.id), accepted, queued)
-            batch.add("XADD", self.keys.lane(m.lane), "*", "id", m.id)
-        batch.add("HINCRBY", self.keys.counters(), "accepted", str(len(messages)))
-        await self.batches.run(batch)
+            first = MessageStatus.QUEUED if m.send_at is None else MessageStatus.SCHEDULED
+            accepted, then = _event(MessageStatus.ACCEPTED, m.created_at), _event(first, m.created_at)
+            batch.add("RPUSH", self.keys.history(m.id), accepted, then)
+            batch.add("ZADD", self.keys.tenant_messages(m.tenant), repr(m.created_at), m.id)
+            if m.send_at is None:
+                batch.add("XADD", self.keys.lane(m.lane), "*", "id", m.id)
+            else:
+                batch.add("ZADD", self.keys.scheduled(), repr(m.send_at), m.id)
+        for name, count in counts.items():
+            batch.add("HINCRBY", self.keys.counters(), name, str(count))
+        replies = await self.batches.run(batch, replies=True)
+        out: list[str | None] = []
+        at = 0
+        for m in messages:
+            out.append(replies[at] if m.idempotency is not None else None)
+            at += 7 if m.idempotency is not None else 4
+        return out
 
     async def fetch(self, ids: Sequence[str]) -> list[Record | None]:
         batch = Batch()
@@ -105,6 +137,10 @@ class MessageStore:
                 fields["status"] = c.status.value
                 fields["status_at"] = repr(c.at)
                 batch.add("RPUSH", self.keys.history(c.message_id), _event(c.status, c.at, c.note))
+                batch.add_if(
+                    self.keys.message(c.message_id), "callback", "XADD", self.keys.callback_events(), "*",
+                    "id", c.message_id, "status", c.status.value, "at", repr(c.at),
+                )  # fmt: skip
                 if c.status.is_final:
                     finals[f"final:{c.status.value}"] += 1
                 if c.replaces is not None:  # a message is counted under one final status only
@@ -152,8 +188,11 @@ class MessageStore:
             await self.client.zrem(self.keys.deadlines(), *message_ids)
 
     async def counters(self) -> dict[str, int]:
+        """Engine-wide counters; ``accepted`` is the sum of the per-lane ``accepted:<lane>``."""
         raw: Reply = await self.client.hgetall(self.keys.counters())
-        return {str(k): int(v) for k, v in raw.items()}
+        counters = {str(k): int(v) for k, v in raw.items()}
+        counters["accepted"] = sum(v for k, v in counters.items() if k.startswith("accepted:"))
+        return counters
 
 
 class LaneStreams:

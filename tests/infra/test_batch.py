@@ -10,6 +10,7 @@ from engine.infra.batch import Batch
 from engine.infra.store import Change
 from tests.infra.conftest import open_store
 
+NG = "+2348030000000"
 ODD_BODIES = ["plain", "emoji 👋🏽 and ñ", 'quotes " and \\ backslash', "nul \x00 tab \t newline \n", ""]
 
 
@@ -60,7 +61,7 @@ def test_changes_append_history_and_count_each_final_once(redis_url: str) -> Non
 
     history, counters, status = asyncio.run(scenario())
     assert history == ["accepted", "queued", "unknown", "delivered"]
-    assert counters == {"accepted": 1, "final:unknown": 0, "final:delivered": 1}
+    assert counters == {"accepted": 1, "accepted:otp": 1, "final:unknown": 0, "final:delivered": 1}
     assert status == "delivered"
 
 
@@ -72,3 +73,33 @@ def test_sent_messages_are_found_by_any_form_of_their_provider_id(redis_url: str
             return await store.lookup_sent(refs)
 
     assert asyncio.run(scenario()) == ["m1", "m1", "m2", None, None]
+
+
+def test_an_idempotency_key_used_again_writes_nothing_and_answers_the_first_message(redis_url: str) -> None:
+    async def scenario() -> tuple[list[str | None], list[str | None], dict[str, int], int]:
+        async with open_store(redis_url) as store:
+            first = NewMessage("m1", "t", NG, "ACME", "hi", Lane.OTP, 1.0, idempotency=("k", "f1"))
+            again = NewMessage("m2", "t", NG, "ACME", "hi", Lane.OTP, 2.0, idempotency=("k", "f2"))
+            other = NewMessage("m3", "u", NG, "ACME", "hi", Lane.OTP, 2.0, idempotency=("k", "f3"))
+            plain = NewMessage("m4", "t", NG, "ACME", "hi", Lane.MARKETING, 2.0)
+            answers = await store.accept([first]) + await store.accept([again, other, plain])
+            written = [r["id"] if r else None for r in await store.fetch(["m1", "m2", "m3", "m4"])]
+            depth = await store.client.xlen(store.keys.lane(Lane.OTP))
+            return answers, written, await store.counters(), depth
+
+    answers, written, counters, otp_depth = asyncio.run(scenario())
+    assert answers == [None, "m1 f1", None, None]  # keys are per tenant: "u" may use "k" too
+    assert written == ["m1", None, "m3", "m4"]
+    assert (counters["accepted"], counters["accepted:otp"], otp_depth) == (3, 2, 2)
+
+
+def test_a_scheduled_message_waits_outside_its_lane(redis_url: str) -> None:
+    async def scenario() -> tuple[str, int, list[str]]:
+        async with open_store(redis_url) as store:
+            m = NewMessage("m", "t", "+2348030000000", "ACME", "hi", Lane.OTP, 1.0, send_at=60.0)
+            await store.accept([m])
+            record = (await store.fetch(["m"]))[0] or {}
+            due = await store.client.zrangebyscore(store.keys.scheduled(), "-inf", 60.0)
+            return record["status"], await store.client.xlen(store.keys.lane(Lane.OTP)), due
+
+    assert asyncio.run(scenario()) == ("scheduled", 0, ["m"])
