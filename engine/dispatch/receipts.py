@@ -14,12 +14,15 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from engine.dispatch.ports import Outcome, OutcomeHook, RouterPort
 from engine.dlr import ParkedReceipts, SentRecord, StatusUpdate, correlate, expired
 from engine.domain.clock import Clock
 from engine.domain.enums import MessageStatus
 from engine.domain.messages import Receipt, ReceiptStatus
-from engine.infra.store import Change, MessageStore, Record
+from engine.infra.store import Change, Conversion, Inbound, MessageStore, Record
+from engine.policies.batches import FeedbackBatch, FeedbackKind
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,11 @@ class ReceiptProcessor:
         receipt_timeout_s: float,
         grace_s: float = 60.0,
         on_outcome: OutcomeHook | None = None,
+        consumer: str = "receipts",
     ) -> None:
         self.store, self.router, self.clock = store, router, clock
+        self.inbound = Inbound(store.client, store.keys)
+        self.consumer = consumer
         self.receipt_timeout_s = receipt_timeout_s
         self.parked = ParkedReceipts(grace_s)
         self.counts: Counter[str] = Counter()
@@ -110,8 +116,14 @@ class ReceiptProcessor:
         )  # fmt: skip
 
     async def tick(self) -> None:
-        """Look parked receipts up again, give up on old ones, and time out silent messages."""
+        """Take webhook receipts and conversions, release scheduled messages, look parked receipts
+        up again, give up on old ones, and time out silent messages."""
+        entries, items = await self.inbound.read(self.consumer)
+        await self.ingest([i for i in items if not isinstance(i, Conversion)])
+        await self.convert([i for i in items if isinstance(i, Conversion)])
+        await self.inbound.ack(entries)
         now = self.clock.now()
+        self.counts["released"] += await self.store.release_due(now)
         await self.ingest(self.parked.retry(now))
         orphans = self.parked.expire(now)
         if orphans:
@@ -129,6 +141,40 @@ class ReceiptProcessor:
         if self.on_outcome is not None:
             self.on_outcome([Outcome(u.message_id, u.at, u.status) for u in updates])
         self.counts["timeouts"] += len(updates)
+
+    async def convert(self, conversions: Sequence[Conversion]) -> None:
+        """A conversion proves delivery: it settles the message as ``delivered`` (correcting
+        ``unknown`` or a false ``undelivered``) and tells the router, once per message."""
+        if not conversions:
+            return
+        records = await self.store.fetch([c.message_id for c in conversions])
+        changes: list[Change] = []
+        arms: list[int] = []
+        submitted: list[float] = []
+        for conversion, record in zip(conversions, records, strict=True):
+            if record is None or record.get("converted_at") or not record.get("submitted_at"):
+                continue  # unknown, already counted, or never sent: nothing to learn
+            status = MessageStatus(record["status"])
+            fields = {"converted_at": repr(conversion.at)}
+            if status is MessageStatus.DELIVERED:
+                changes.append(Change(conversion.message_id, conversion.at, fields=fields))
+                continue
+            replaces = status if status.is_final else None
+            note = "conversion reported by the sender"
+            changes.append(
+                Change(conversion.message_id, conversion.at, MessageStatus.DELIVERED, fields, note, replaces)
+            )
+            arms.append(int(record.get("arm", "-1")))
+            submitted.append(float(record["submitted_at"]))
+        await self.store.apply(changes)
+        await self.store.settle([c.message_id for c in changes])
+        self.counts["conversions"] += len(changes)
+        if arms:
+            now = self.clock.now()
+            kind = np.full(len(arms), FeedbackKind.DELIVERED, dtype=np.int64)
+            reported = np.full(len(arms), now)
+            feedback = FeedbackBatch(now, kind, np.array(arms, dtype=np.int64), np.array(submitted), reported)
+            await self.router.feedback(feedback)
 
     def stats(self) -> dict[str, int]:
         return dict(self.counts)

@@ -34,6 +34,12 @@ while i <= #commands do
       end
       i = i + tonumber(c[3])
     end
+  elseif c[1] == "IFEQ" then
+    if redis.call("HGET", c[2], c[3]) == c[4] then
+      replies[i] = redis.call(unpack(c, 5))
+    else
+      replies[i] = false
+    end
   elseif c[1] == "IFHAS" then
     if redis.call("HEXISTS", c[2], c[3]) == 1 then
       replies[i] = redis.call(unpack(c, 4))
@@ -66,6 +72,10 @@ class Batch:
     def add_if(self, key: str, field: str, *args: str) -> None:
         """Run the command only if hash ``key`` has ``field`` (its reply is None otherwise)."""
         self.commands.append(("IFHAS", key, field, *args))
+
+    def add_if_equal(self, key: str, field: str, value: str, *args: str) -> None:
+        """Run the command only if field ``field`` of hash ``key`` is ``value`` (else reply None)."""
+        self.commands.append(("IFEQ", key, field, value, *args))
 
     def add_unless(self, key: str, skip: int) -> None:
         """If string ``key`` exists, reply its value and skip the next ``skip`` commands."""

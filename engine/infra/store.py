@@ -18,9 +18,9 @@ from redis.exceptions import ResponseError
 
 from engine.dlr.ids import id_forms
 from engine.domain.enums import Lane, MessageStatus
-from engine.domain.messages import NewMessage
+from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.infra.batch import Batch, Runner
-from engine.infra.keys import DISPATCH_GROUP, Keys
+from engine.infra.keys import DISPATCH_GROUP, INBOUND_GROUP, Keys
 
 Record = dict[str, str]
 # redis-py's reply types are unions of every possible shape; clients here decode to str, so replies
@@ -137,10 +137,7 @@ class MessageStore:
                 fields["status"] = c.status.value
                 fields["status_at"] = repr(c.at)
                 batch.add("RPUSH", self.keys.history(c.message_id), _event(c.status, c.at, c.note))
-                batch.add_if(
-                    self.keys.message(c.message_id), "callback", "XADD", self.keys.callback_events(), "*",
-                    "id", c.message_id, "status", c.status.value, "at", repr(c.at),
-                )  # fmt: skip
+                self._notify(batch, c.message_id, c.status, c.at)
                 if c.status.is_final:
                     finals[f"final:{c.status.value}"] += 1
                 if c.replaces is not None:  # a message is counted under one final status only
@@ -186,6 +183,59 @@ class MessageStore:
         """No receipt is awaited any more for these messages."""
         if message_ids:
             await self.client.zrem(self.keys.deadlines(), *message_ids)
+
+    async def release_due(self, now: float, limit: int = 1000) -> int:
+        """Move scheduled messages whose ``send_at`` has come into their lanes; how many moved.
+
+        Each move is conditional on the message still being ``scheduled`` inside the script, so a
+        cancel racing with the release either wins or finds the message queued, never both.
+        """
+        due: Reply = await self.client.zrangebyscore(self.keys.scheduled(), "-inf", now, start=0, num=limit)
+        if not due:
+            return 0
+        batch = Batch()
+        scheduled = MessageStatus.SCHEDULED.value
+        for mid, record in zip(due, await self.fetch(due), strict=True):
+            if record is not None and record.get("status") == scheduled:
+                key = self.keys.message(mid)
+                lane = Lane.parse(record["lane"])
+                event = _event(MessageStatus.QUEUED, now, "send_at reached")
+                batch.add_if_equal(key, "status", scheduled, "RPUSH", self.keys.history(mid), event)
+                batch.add_if_equal(key, "status", scheduled, "XADD", self.keys.lane(lane), "*", "id", mid)
+                batch.add_if_equal(
+                    key, "status", scheduled, "HSET", key, "status", "queued", "status_at", repr(now)
+                )
+            batch.add("ZREM", self.keys.scheduled(), mid)
+        replies = await self.batches.run(batch, replies=True)
+        return sum(
+            1 for cmd, reply in zip(batch.commands, replies, strict=True) if cmd[4:5] == ("XADD",) and reply
+        )
+
+    async def cancel(self, message_id: str, now: float) -> bool:
+        """Cancel a message that is still ``scheduled``; False if it is past that."""
+        key, scheduled = self.keys.message(message_id), MessageStatus.SCHEDULED.value
+        batch = Batch()
+        event = _event(MessageStatus.CANCELED, now)
+        batch.add_if_equal(key, "status", scheduled, "RPUSH", self.keys.history(message_id), event)
+        batch.add_if_equal(key, "status", scheduled, "HINCRBY", self.keys.counters(), "final:canceled", "1")
+        batch.add_if_equal(
+            key, "status", scheduled, "HSET", key, "status", "canceled", "status_at", repr(now)
+        )
+        batch.add("ZREM", self.keys.scheduled(), message_id)
+        replies = await self.batches.run(batch, replies=True)
+        if not replies[2]:
+            return False
+        notify = Batch()
+        self._notify(notify, message_id, MessageStatus.CANCELED, now)
+        await self.batches.run(notify)
+        return True
+
+    def _notify(self, batch: Batch, message_id: str, status: MessageStatus, at: float) -> None:
+        """A callback event, for messages that asked for status callbacks."""
+        batch.add_if(
+            self.keys.message(message_id), "callback", "XADD", self.keys.callback_events(), "*",
+            "id", message_id, "status", status.value, "at", repr(at),
+        )  # fmt: skip
 
     async def counters(self) -> dict[str, int]:
         """Engine-wide counters; ``accepted`` is the sum of the per-lane ``accepted:<lane>``."""
@@ -258,3 +308,74 @@ class LaneStreams:
 
     async def depth(self, lane: Lane) -> int:
         return int(await self.client.xlen(self.keys.lane(lane)))
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """The sender says the message was used (an OTP typed in): proof that it was delivered."""
+
+    message_id: str
+    at: float
+
+
+class Inbound:
+    """Receipts from HTTP aggregators' webhooks and conversions, from the API to the receipt actor.
+
+    The API only appends (fast, durable, idempotent downstream); the receipt actor reads through a
+    consumer group and acknowledges after processing, so nothing is lost if it restarts midway.
+    """
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self.batches = Runner(client)
+
+    async def push(self, items: Sequence[Receipt | Conversion]) -> None:
+        batch = Batch()
+        for item in items:
+            if isinstance(item, Conversion):
+                fields = ["kind", "conversion", "id", item.message_id, "at", repr(item.at)]
+            else:
+                fields = [
+                    "kind", "receipt", "channel", item.channel, "provider_id", item.provider_id,
+                    "status", item.status.value, "at", repr(item.at), "error_code", item.error_code or "",
+                    "raw", item.raw[:1000],
+                ]  # fmt: skip
+            batch.add("XADD", self.keys.inbound(), "*", *fields)
+        await self.batches.run(batch)
+
+    async def read(self, consumer: str, count: int = 1000) -> tuple[list[str], list[Receipt | Conversion]]:
+        """Entries not yet processed (this consumer's unacknowledged ones first, after a restart)."""
+        await self._ensure_group()
+        entries: list[tuple[str, dict[str, str]]] = []
+        for start in ("0", ">"):
+            reply: Reply = await self.client.xreadgroup(
+                INBOUND_GROUP, consumer, {self.keys.inbound(): start}, count=count
+            )
+            entries += [(str(eid), fields) for eid, fields in (reply[0][1] if reply else []) if fields]
+            if entries:
+                break
+        return [eid for eid, _ in entries], [_inbound(fields) for _, fields in entries]
+
+    async def ack(self, entry_ids: Sequence[str]) -> None:
+        if entry_ids:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xack(self.keys.inbound(), INBOUND_GROUP, *entry_ids)
+            pipe.xdel(self.keys.inbound(), *entry_ids)
+            await pipe.execute()
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.client.xgroup_create(self.keys.inbound(), INBOUND_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+def _inbound(fields: Mapping[str, str]) -> Receipt | Conversion:
+    if fields.get("kind") == "conversion":
+        return Conversion(fields["id"], float(fields["at"]))
+    return Receipt(
+        fields["channel"], fields["provider_id"], ReceiptStatus(fields["status"]), float(fields["at"]),
+        fields.get("error_code") or None, fields.get("raw", ""),
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""The HTTP API for senders (FastAPI): the only code that imports FastAPI."""

@@ -1,0 +1,44 @@
+"""Many messages in one request: all valid, or none accepted (each bad field is named)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from engine.api.convert import to_new_message
+from engine.api.deps import State, Tenant, limit
+from engine.api.problems import InvalidParam, Problem
+from engine.api.schemas import BatchCreate, BatchPublic
+from engine.domain.messages import NewMessage
+
+router = APIRouter(prefix="/v1/batches", tags=["messages"])
+
+
+@router.post("", status_code=202, response_model=BatchPublic)
+async def send_batch(batch: BatchCreate, state: State, tenant: Tenant) -> Any:
+    """Accept up to ``max_batch`` messages; 202 with their ids once all are durable."""
+    size = len(batch.messages)
+    if size > state.settings.max_batch:
+        reason = f"{size} messages; at most {state.settings.max_batch} per batch"
+        raise Problem(413, "batch_too_large", reason, [InvalidParam("messages", reason)])
+    limit(state, tenant, size)
+    now = state.clock.now()
+    messages: list[NewMessage] = []
+    problems: list[InvalidParam] = []
+    for i, item in enumerate(batch.messages):
+        try:
+            message = to_new_message(
+                item, tenant=tenant, now=now, resolver=state.resolver,
+                max_parts=state.settings.max_parts, prefix=f"messages[{i}].",
+            )  # fmt: skip
+            messages.append(message)
+        except Problem as problem:
+            problems += problem.invalid_params
+    if problems:
+        detail = "; ".join(f"{p.name}: {p.reason}" for p in problems[:5])
+        raise Problem(
+            422, "invalid_request", f"{len(problems)} invalid fields; nothing accepted. {detail}", problems
+        )
+    await state.store.accept(messages)
+    return BatchPublic(accepted=len(messages), ids=[m.id for m in messages])
