@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from collections.abc import Sequence
@@ -62,16 +63,37 @@ def _engine_options(p: argparse.ArgumentParser, data_dir: str) -> None:
     p.add_argument("--dispatchers", type=_positive_int, default=1, help="dispatcher actors per lane")
 
 
+def _api_options(p: argparse.ArgumentParser, port: int) -> None:
+    p.add_argument("--api-host", default="127.0.0.1", help="API listen address (default: loopback only)")
+    p.add_argument("--api-port", type=_positive_int, default=port, help="API port")
+    p.add_argument("--api-workers", type=_positive_int, default=1, help="uvicorn worker processes")
+
+
 def _engine_parsers(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="run the routing engine")
+    serve = sub.add_parser("serve", help="run the routing engine and its HTTP API")
     serve.add_argument("--config", type=Path, required=True, help="channels and route table (TOML)")
+    serve.add_argument("--no-api", action="store_true", help="the engine only, no HTTP API")
     _engine_options(serve, "data")
+    _api_options(serve, 8080)
     serve.set_defaults(run=_serve)
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="verb", required=True)
+    create = keys.add_parser("create", help="create an API key for a tenant (shown once)")
+    create.add_argument("tenant", help="tenant name: lowercase letters, digits, '-' and '_'")
+    create.add_argument("--data-dir", type=Path, default=Path("data"), help="the engine's data folder")
+    create.add_argument("--redis-url", help="the engine's Redis (default: its embedded one in --data-dir)")
+    create.add_argument("--namespace", default="a2p", help=argparse.SUPPRESS)
+    create.set_defaults(run=_keys_create)
+    from adapters.smpp import smsc_sim  # noqa: PLC0415
+
+    sim = sub.add_parser("smsc-sim", help="run the bundled SMPP 3.4 SMSC simulator (loopback by default)")
+    smsc_sim.add_arguments(sim)
+    sim.set_defaults(run=smsc_sim.main)
     demo = sub.add_parser("demo", help="the live engine on simulated channels, with an outage midway")
     demo.add_argument("--config", type=Path, help="channels and route table (default: the bundled demo)")
     demo.add_argument("--duration", type=_positive_float, default=180.0, help="seconds of traffic")
     demo.add_argument("--rate", type=_positive_float, default=150.0, help="messages per second")
     _engine_options(demo, "out/demo-engine")
+    _api_options(demo, 8787)
     demo.set_defaults(run=_demo)
 
 
@@ -105,6 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
     import signal  # noqa: PLC0415
 
     from engine.policies import DEFAULT_POLICY  # noqa: PLC0415
+    from engine.runtime.api_process import running_api  # noqa: PLC0415
     from engine.runtime.engine import Engine  # noqa: PLC0415
 
     config = _engine_config(args, args.config, DEFAULT_POLICY, receipt_timeout_s=900.0)
@@ -115,14 +138,67 @@ def _serve(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        print(f"a2p engine running (Redis {engine.redis_url}); Ctrl-C stops it", flush=True)
-        try:
-            await engine.supervise(stop)
-        finally:
-            await engine.stop()
+        with contextlib.ExitStack() as stack:
+            where = ""
+            if not args.no_api:
+                settings = _api(args, engine, args.config)
+                stack.enter_context(running_api(settings, args.data_dir / "api.log"))
+                where = f"; API on http://{settings.host}:{settings.port} (docs at /docs)"
+            print(f"a2p engine running (Redis {engine.redis_url}){where}; Ctrl-C stops it", flush=True)
+            try:
+                await engine.supervise(stop)
+            finally:
+                await engine.stop()
 
     asyncio.run(run())
     return 0
+
+
+def _api(args: argparse.Namespace, engine: Any, table: Path | None) -> Any:
+    from engine.runtime.api_process import api_settings  # noqa: PLC0415
+
+    return api_settings(
+        engine.redis_url, engine.config.namespace, args.data_dir, table,
+        host=args.api_host, port=args.api_port, workers=args.api_workers,
+    )  # fmt: skip
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from engine.infra.server import EmbeddedRedis  # noqa: PLC0415
+    from engine.runtime.api_process import create_key  # noqa: PLC0415
+
+    with contextlib.ExitStack() as stack:
+        url = args.redis_url
+        if not url:  # the engine's embedded Redis: its socket if it runs, else start it for this
+            server = EmbeddedRedis(args.data_dir / "redis")
+            url = (
+                server.url
+                if server.socket.exists() and _answers(server.url)
+                else stack.enter_context(server).url
+            )
+        try:
+            created = asyncio.run(create_key(url, args.namespace, args.tenant))
+        except ValueError as exc:
+            raise KeySpecError(str(exc)) from None
+    print(f"tenant:  {created.tenant}\nkey id:  {created.key_id}\napi key: {created.token}")
+    print(f"webhook signing secret: {created.webhook_secret}")
+    print("The key is shown only now; it is stored hashed. Send it as `Authorization: Bearer <key>`.")
+    return 0
+
+
+def _answers(url: str) -> bool:
+    import redis  # noqa: PLC0415
+
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+class KeySpecError(A2PError):
+    """A tenant name that is not allowed."""
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -142,14 +218,15 @@ def _demo(args: argparse.Namespace) -> int:
                     outage_at_s=args.duration * 0.25, outage_for_s=args.duration * 0.25)  # fmt: skip
 
     async def run() -> None:
-        demo = Demo(config, plan, console)
+        demo = Demo(config, plan, console, on_started=lambda e: _demo_api(args, e, table, console, api))
         engine = await demo.run()
         try:
             console.print(await summary(demo, engine))
         finally:
             await engine.stop()
 
-    asyncio.run(run())
+    with contextlib.ExitStack() as api:
+        asyncio.run(run())
     log_dir = args.data_dir / "decision-log"
     frame = load(log_dir)
     console.print(
@@ -157,6 +234,26 @@ def _demo(args: argparse.Namespace) -> int:
         f'load it with engine.infra.decision_log.load("{log_dir}") or pandas.read_parquet)'
     )
     return 0
+
+
+async def _demo_api(
+    args: argparse.Namespace, engine: Any, table: Path, console: Any, stack: contextlib.ExitStack
+) -> None:
+    """Start the API next to the demo's engine and show how to use it."""
+    from engine.runtime.api_process import create_key, running_api  # noqa: PLC0415
+
+    settings = _api(args, engine, table)
+    stack.enter_context(running_api(settings, args.data_dir / "api.log"))
+    key = (await create_key(engine.redis_url, engine.config.namespace, "demo")).token
+    base = f"http://{settings.host}:{settings.port}"
+    body = '{"to": "+2348031234567", "from": "ACME", "body": "Your code is 123456", "traffic_type": "otp"}'
+    console.print(f"API on {base} (docs: {base}/docs). While the demo runs, try:")
+    plain: dict[str, Any] = {"soft_wrap": True, "markup": False, "highlight": False}
+    auth = f"-H 'Authorization: Bearer {key}'"
+    console.print(
+        f"  curl -s {auth} -H 'Content-Type: application/json' -d '{body}' {base}/v1/messages", **plain
+    )
+    console.print(f"  curl -s {auth} {base}/v1/messages/<id from the first answer>", **plain)
 
 
 def _positive_int(text: str) -> int:

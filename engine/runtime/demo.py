@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,8 +53,12 @@ class Sent:
 
 
 class Demo:
-    def __init__(self, config: EngineConfig, plan: DemoPlan, console: Console) -> None:
+    def __init__(
+        self, config: EngineConfig, plan: DemoPlan, console: Console,
+        on_started: Callable[[Engine], Awaitable[None]] | None = None,
+    ) -> None:  # fmt: skip
         self.config, self.plan, self.console = config, plan, console
+        self.on_started = on_started
         self.sent = Sent()
         self.accepted = 0
         self.started = 0.0
@@ -63,6 +68,8 @@ class Demo:
     async def run(self) -> Engine:
         self.console.print("starting embedded Redis and local Ray (a few seconds)...")
         engine = await Engine(self.config).start()
+        if self.on_started is not None:
+            await self.on_started(engine)
         stop = asyncio.Event()
         supervisor = asyncio.get_running_loop().create_task(engine.supervise(stop))
         numbers = {c: mobile_numbers([c], 50, self.rng) for c in COUNTRIES}

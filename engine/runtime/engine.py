@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ray
+from redis.exceptions import RedisError
 
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.channel import ChannelHealth, CircuitState
@@ -130,13 +132,25 @@ class Engine:
     async def supervise(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
         while not stop.is_set():
             await self.ensure_running()
-            for name, health in (await self.health()).items():
+            healths = await self.health()
+            await self._publish_health(healths)
+            for name, health in healths.items():
                 enabled = health is not None and health.circuit is not CircuitState.OPEN
                 for router in self.routers:
                     with contextlib.suppress(*ACTOR_ERRORS):  # restarting: the next round tells it
                         await router.set_channel_enabled.remote(name, enabled)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
+
+    async def _publish_health(self, healths: dict[str, ChannelHealth | None]) -> None:
+        """For the API's metrics: each channel's latest health (``down`` while its actor restarts)."""
+        mapping = {
+            name: json.dumps(asdict(h) if h is not None else {"channel": name, "circuit": "down"})
+            for name, h in healths.items()
+        }
+        if mapping:
+            with contextlib.suppress(RedisError):
+                await self.store.client.hset(self.keys.channel_health(), mapping=mapping)  # type: ignore[arg-type]
 
     async def accept(self, messages: Sequence[NewMessage]) -> None:
         await self.store.accept(messages)
