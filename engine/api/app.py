@@ -19,13 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.api import problems
 from engine.api.problems import Problem
 from engine.api.ratelimit import RateLimiter
-from engine.api.routes import batches, channels, messages, ops
+from engine.api.routes import batches, callbacks, channels, messages, ops
 from engine.api.settings import ApiSettings
 from engine.api.state import ApiState
 from engine.destinations.operators import OperatorTable
 from engine.destinations.resolver import DestinationResolver
 from engine.domain.clock import Clock, SystemClock
 from engine.infra.apikeys import ApiKeys
+from engine.infra.callbacks import DeadLetters
 from engine.infra.keys import Keys
 from engine.infra.store import Inbound, LaneStreams, MessageStore, connect
 from engine.routing.table import RouteTable, load_route_table
@@ -116,7 +117,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
             inbound=Inbound(client, keys), api_keys=ApiKeys(client, keys),
             resolver=DestinationResolver(OperatorTable.bundled()),
             clock=clock, limiter=RateLimiter(settings.rate_per_s, clock), table=table,
-            webhook_parsers=_webhook_parsers(table),
+            webhook_parsers=_webhook_parsers(table), dead_letters=DeadLetters(client, keys, clock),
         )  # fmt: skip
         try:
             yield
@@ -130,7 +131,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (messages, batches, channels, ops):
+    for module in (messages, batches, callbacks, channels, ops):
         app.include_router(module.router)
     app.add_middleware(Limits, settings=settings)
     return app

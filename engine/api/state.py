@@ -16,6 +16,7 @@ from engine.api.settings import ApiSettings
 from engine.destinations.resolver import DestinationResolver
 from engine.domain.clock import Clock
 from engine.infra.apikeys import ApiKeys
+from engine.infra.callbacks import DeadLetters
 from engine.infra.decision_log import load
 from engine.infra.quality import quality
 from engine.infra.store import Inbound, LaneStreams, MessageStore
@@ -36,6 +37,7 @@ class ApiState:
     clock: Clock
     limiter: RateLimiter
     table: RouteTable | None
+    dead_letters: DeadLetters
     webhook_parsers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     _quality: tuple[float, pd.DataFrame, pd.DataFrame] | None = None
     _auth: dict[str, tuple[float, str]] = field(default_factory=dict)

@@ -94,6 +94,7 @@ class Dispatcher:
         self.on_decided = on_decided
         self.on_outcome = on_outcome
         self.processed = 0
+        self._callbacks: set[str] = set()  # ids in the batch at hand that asked for status callbacks
 
     async def recover(self) -> int:
         """After a (re)start: our own unacknowledged entries, then entries of dead peers."""
@@ -120,6 +121,7 @@ class Dispatcher:
             return 0
         now = self.clock.now()
         records = await self.store.fetch([mid for _, mid in entries])
+        self._callbacks = {r["id"] for r in records if r is not None and r.get("callback")}
         changes: list[Change] = []
         ack: list[str] = []
         jobs: list[_Job] = []
@@ -127,7 +129,7 @@ class Dispatcher:
             job = self._triage(entry, mid, record, now, changes=changes, ack=ack)
             if job is not None:
                 jobs.append(job)
-        await self.store.apply(changes)
+        await self.store.apply(changes, self._callbacks)
         if jobs:
             ack += await self._dispatch(jobs)
         await self.streams.ack(self.lane, ack)
@@ -195,7 +197,7 @@ class Dispatcher:
                 )
                 for j in pending
             ]  # fmt: skip
-            await self.store.apply(failed)
+            await self.store.apply(failed, self._callbacks)
             self._outcomes(failed, {})
             done += [j.entry for j in pending]
         return done
@@ -221,7 +223,8 @@ class Dispatcher:
         routable = [(j, c) for j, c in zip(jobs, choices, strict=True) if c.channel is not None]
         retry = [j for j, c in zip(jobs, choices, strict=True) if c.channel is None]
         # Rule 2: `sending` is durable before any channel sees the message.
-        await self.store.apply([self._sending(j, c, now, attempt) for j, c in routable])
+        sending = [self._sending(j, c, now, attempt) for j, c in routable]
+        await self.store.apply(sending, self._callbacks)
         if self.on_decided:
             self.on_decided([Decided(j.record["id"], self.lane, c, now, attempt) for j, c in routable])
         by_channel: dict[str, list[tuple[_Job, Choice]]] = defaultdict(list)
@@ -267,7 +270,7 @@ class Dispatcher:
                     retry.append(job)
         # `sent` first, then the index: a receipt can only be matched to a message already `sent`,
         # so a fast receipt's `delivered` is never overwritten by a late `sent`.
-        await self.store.apply(changes)
+        await self.store.apply(changes, self._callbacks)
         await self.store.index_sent(sent)
         self._outcomes(changes, {j.record["id"]: c.price * j.parts for j, c in routable})
         if events:

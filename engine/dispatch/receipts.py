@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -64,6 +64,11 @@ def _change(update: StatusUpdate, record: SentRecord | None) -> Change:
     return Change(update.message_id, update.at, update.status, fields, note, replaces)
 
 
+def _with_callback(records: Iterable[Record | None]) -> set[str]:
+    """Ids of the records that asked for status callbacks (so Redis need not check each)."""
+    return {r["id"] for r in records if r is not None and r.get("callback")}
+
+
 class ReceiptProcessor:
     def __init__(
         self,
@@ -95,7 +100,8 @@ class ReceiptProcessor:
         result = correlate(receipts, records, now)
         self.parked.park(result.unmatched, now)
         by_id = {r.message_id: r for r in result.records}
-        await self.store.apply([_change(u, by_id.get(u.message_id)) for u in result.updates])
+        callbacks = _with_callback(fetched.values())
+        await self.store.apply([_change(u, by_id.get(u.message_id)) for u in result.updates], callbacks)
         # Parts that reported while others are still out: keep their statuses.
         settled = {u.message_id for u in result.updates}
         partial = [r for r in result.records if r.message_id not in settled]
@@ -136,7 +142,7 @@ class ReceiptProcessor:
         fetched = await self.store.fetch(overdue)
         records = [r for r in (sent_record(f) for f in fetched if f) if r is not None]
         updates = expired(records, now, self.receipt_timeout_s)
-        await self.store.apply([_change(u, None) for u in updates])
+        await self.store.apply([_change(u, None) for u in updates], _with_callback(fetched))
         await self.store.settle(overdue)
         if self.on_outcome is not None:
             self.on_outcome([Outcome(u.message_id, u.at, u.status) for u in updates])
@@ -166,7 +172,7 @@ class ReceiptProcessor:
             )
             arms.append(int(record.get("arm", "-1")))
             submitted.append(float(record["submitted_at"]))
-        await self.store.apply(changes)
+        await self.store.apply(changes, _with_callback(records))
         await self.store.settle([c.message_id for c in changes])
         self.counts["conversions"] += len(changes)
         if arms:

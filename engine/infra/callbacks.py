@@ -95,6 +95,46 @@ def default_http_client(settings: CallbackSettings) -> httpx.AsyncClient:
     )
 
 
+class DeadLetters:
+    """A tenant's dead letters: listed and replayed. Needs no worker, so the API uses it directly."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, clock: Clock) -> None:
+        self.client = client
+        self.keys = keys
+        self.clock = clock
+        self._replay = client.register_script(REPLAY)
+
+    async def count(self, tenant: str) -> int:
+        return int(await self.client.llen(self.keys.callback_dead(tenant)))
+
+    async def list(self, tenant: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Oldest first: each delivery with its event (as sent), attempts and last error."""
+        if limit < 1:
+            return []
+        start = max(offset, 0)
+        raw: Any = await self.client.lrange(self.keys.callback_dead(tenant), start, start + limit - 1)
+        return [Delivery.from_json(item).public() for item in raw]
+
+    async def replay(self, tenant: str, limit: int = 100) -> int:
+        """Retry up to ``limit`` of the tenant's oldest dead letters now, on a fresh schedule; the
+        same event ids, so a customer who got one after all can tell."""
+        dead_key = self.keys.callback_dead(tenant)
+        raw: Any = await self.client.lrange(dead_key, 0, limit - 1) if limit >= 1 else []
+        if not raw:
+            return 0
+        now = self.clock.now()
+        keys, args = [dead_key, self.keys.callback_retry()], [repr(now)]
+        for item in raw:
+            revived = Delivery.from_json(item).revived(now)
+            keys.append(self.keys.callback_delivery(revived.event_id))
+            args += [item, revived.to_json(), revived.event_id]
+        moved = int(await self._replay(keys=keys, args=args))
+        if moved:
+            await self.client.hincrby(self.keys.counters(), "callback:replayed", moved)
+        log.info("replayed %d dead callbacks of tenant %s", moved, tenant)
+        return moved
+
+
 class CallbackWorker:
     """Turns status events into signed deliveries and attempts them; :meth:`step` is one round.
 
@@ -124,7 +164,7 @@ class CallbackWorker:
         self._http: httpx.AsyncClient | None = None
         self._batches = Runner(client)
         self._claim = client.register_script(CLAIM)
-        self._replay = client.register_script(REPLAY)
+        self.dead_letters = DeadLetters(client, keys, clock)
         self._group_ready = False
         self._backlog = True  # first our own entries read before a restart and never acknowledged
         self._tasks: set[asyncio.Task[None]] = set()
@@ -167,6 +207,13 @@ class CallbackWorker:
             await self._http.aclose()
             self._http = None
 
+    def _count(self, batch: Batch, name: str, n: int = 1) -> None:
+        """In this worker's stats, and in Redis (``callback:<name>`` in the engine counters) with
+        the write it belongs to, for /metrics whichever process serves it."""
+        if n:
+            self._counts[name] += n
+            batch.add("HINCRBY", self.keys.counters(), f"callback:{name}", str(n))
+
     def stats(self) -> dict[str, int]:
         out = {name: self._counts[name] for name in COUNTERS}
         out["in_flight"] = len(self._inflight)
@@ -175,27 +222,11 @@ class CallbackWorker:
     # ---- dead letters ---------------------------------------------------------------------------
 
     async def dead(self, tenant: str, limit: int = 100) -> list[dict[str, Any]]:
-        """A tenant's dead letters, oldest first: each delivery with its event and last error."""
-        if limit < 1:
-            return []
-        raw: Any = await self.client.lrange(self.keys.callback_dead(tenant), 0, limit - 1)
-        return [Delivery.from_json(item).public() for item in raw]
+        return await self.dead_letters.list(tenant, limit)
 
     async def replay(self, tenant: str, limit: int = 100) -> int:
-        """Retry up to ``limit`` of a tenant's oldest dead letters now, on a fresh schedule."""
-        dead_key = self.keys.callback_dead(tenant)
-        raw: Any = await self.client.lrange(dead_key, 0, limit - 1) if limit >= 1 else []
-        if not raw:
-            return 0
-        now = self.clock.now()
-        keys, args = [dead_key, self.keys.callback_retry()], [repr(now)]
-        for item in raw:
-            revived = Delivery.from_json(item).revived(now)
-            keys.append(self.keys.callback_delivery(revived.event_id))
-            args += [item, revived.to_json(), revived.event_id]
-        moved = int(await self._replay(keys=keys, args=args))
+        moved = await self.dead_letters.replay(tenant, limit)
         self._counts["replayed"] += moved
-        log.info("replayed %d dead callbacks of tenant %s", moved, tenant)
         return moved
 
     # ---- events -> deliveries -------------------------------------------------------------------
@@ -213,6 +244,7 @@ class CallbackWorker:
         now = self.clock.now()
         stream, retry = self.keys.callback_events(), self.keys.callback_retry()
         store = Batch()
+        events = orphans = 0
         for i, (entry_id, fields) in enumerate(entries):
             sequence, row = replies[2 * i], replies[2 * i + 1]
             if sequence is not None and row and "status" in fields and "at" in fields:
@@ -220,13 +252,15 @@ class CallbackWorker:
                 delivery = self._delivery(record, fields, int(sequence), now)
                 store.add("SET", self.keys.callback_delivery(delivery.event_id), delivery.to_json())
                 store.add("ZADD", retry, repr(now), delivery.event_id)
-                self._counts["events"] += 1
+                events += 1
             else:  # the record is gone (or never had a callback): nothing to tell anyone
-                self._counts["orphan_events"] += 1
+                orphans += 1
             # Acknowledged in the script that stores the delivery: an event is never lost, never
             # stored twice. Deleted too: this group is the stream's only reader.
             store.add("XACK", stream, CALLBACK_GROUP, entry_id)
             store.add("XDEL", stream, entry_id)
+        self._count(store, "events", events)
+        self._count(store, "orphan_events", orphans)
         await self._batches.run(store)
 
     async def _read(self) -> list[tuple[str, dict[str, str]]]:
@@ -238,7 +272,14 @@ class CallbackWorker:
                 if "BUSYGROUP" not in str(exc):
                     raise
             self._group_ready = True
-        start = "0" if self._backlog else ">"
+        if self._backlog:
+            entries = await self._read_from(stream, "0")
+            if entries:
+                return entries
+            self._backlog = False
+        return await self._read_from(stream, ">")
+
+    async def _read_from(self, stream: str, start: str) -> list[tuple[str, dict[str, str]]]:
         try:
             reply: Any = await self.client.xreadgroup(
                 CALLBACK_GROUP, self.consumer, {stream: start}, count=self.settings.read_count
@@ -249,10 +290,7 @@ class CallbackWorker:
             self._group_ready = False  # the stream was deleted under us: make the group again
             return []
         # A pending entry deleted meanwhile comes back without fields: acknowledged as an orphan.
-        entries = [(str(eid), dict(fields or {})) for eid, fields in reply[0][1]] if reply else []
-        if self._backlog and not entries:
-            self._backlog = False
-        return entries
+        return [(str(eid), dict(fields or {})) for eid, fields in reply[0][1]] if reply else []
 
     def _delivery(self, record: dict[str, str], fields: dict[str, str], seq: int, now: float) -> Delivery:
         event_id = new_event_id(now, secrets.token_bytes(8))
@@ -330,14 +368,12 @@ class CallbackWorker:
     async def _attempt(self, d: Delivery, secret: str | None) -> None:
         problem = url_problem(d.url)
         if problem:
-            self._counts["refused_url"] += 1
             log.warning("callback %s (message %s) refused: %s", d.event_id, d.message_id, problem)
-            await self._bury(d, problem)  # nothing was sent: no attempt counted
+            await self._bury(d, problem, "refused_url")  # nothing was sent: no attempt counted
             return
         if secret is None:  # never unsigned: wait (on the retry schedule) for the secret to be set
-            self._counts["no_secret"] += 1
             log.warning("callback %s not sent: tenant %s has no webhook secret", d.event_id, d.tenant)
-            await self._retry_later(d.failed(NO_SECRET))
+            await self._retry_later(d.failed(NO_SECRET), "no_secret")
             return
         try:
             status = await self._post(d, secret)
@@ -346,16 +382,15 @@ class CallbackWorker:
         else:
             verdict, error = judge(status), f"HTTP {status}"
         if verdict is Verdict.RETRY:
-            self._counts["failed_attempts"] += 1
             log.info("callback %s to %s failed: %s", d.event_id, host_of(d.url), error)
-            await self._retry_later(d.failed(error))
+            await self._retry_later(d.failed(error), "failed_attempts")
             return
-        self._counts["delivered" if verdict is Verdict.DELIVERED else "dropped"] += 1
         if verdict is Verdict.GONE:
             log.info("callback %s dropped: %s answered 410 Gone", d.event_id, host_of(d.url))
         done = Batch()
         done.add("DEL", self.keys.callback_delivery(d.event_id))
         done.add("ZREM", self.keys.callback_retry(), d.event_id)
+        self._count(done, "delivered" if verdict is Verdict.DELIVERED else "dropped")
         await self._batches.run(done)
 
     async def _post(self, d: Delivery, secret: str) -> int:
@@ -380,23 +415,25 @@ class CallbackWorker:
                     break
             return response.status_code
 
-    async def _retry_later(self, d: Delivery) -> None:
+    async def _retry_later(self, d: Delivery, counter: str) -> None:
         at = next_attempt_at(d.first_at, d.attempts, self.clock.now(), self.settings, self.rng)
         if at is None:
-            await self._bury(d, f"gave up after {d.attempts} attempts: {d.last_error}")
+            await self._bury(d, f"gave up after {d.attempts} attempts: {d.last_error}", counter)
             return
         batch = Batch()
         batch.add("SET", self.keys.callback_delivery(d.event_id), d.to_json())
         batch.add("ZADD", self.keys.callback_retry(), repr(at), d.event_id)
+        self._count(batch, counter)
         await self._batches.run(batch)
 
-    async def _bury(self, d: Delivery, reason: str) -> None:
-        self._counts["dead"] += 1
+    async def _bury(self, d: Delivery, reason: str, counter: str) -> None:
         log.warning("callback %s (message %s) dead-lettered: %s", d.event_id, d.message_id, reason)
         batch = Batch()
         batch.add("RPUSH", self.keys.callback_dead(d.tenant), d.dead(self.clock.now(), reason).to_json())
         batch.add("DEL", self.keys.callback_delivery(d.event_id))
         batch.add("ZREM", self.keys.callback_retry(), d.event_id)
+        self._count(batch, counter)
+        self._count(batch, "dead")
         await self._batches.run(batch)
 
 

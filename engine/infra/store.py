@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from engine.dlr.ids import id_forms
+from engine.dlr.ids import canonical_id, id_forms
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.infra.batch import Batch, Runner
@@ -128,7 +129,12 @@ class MessageStore:
         raw: Reply = await self.client.lrange(self.keys.history(message_id), 0, -1)
         return [json.loads(item) for item in raw]
 
-    async def apply(self, changes: Sequence[Change]) -> None:
+    async def apply(self, changes: Sequence[Change], callbacks: AbstractSet[str] | None = None) -> None:
+        """Write changes; status changes also become callback events for messages that asked.
+
+        ``callbacks``: the ids among ``changes`` known to have a ``status_callback`` (a caller that
+        holds the records knows); None makes Redis check each record.
+        """
         batch = Batch()
         finals: Counter[str] = Counter()
         for c in changes:
@@ -137,7 +143,10 @@ class MessageStore:
                 fields["status"] = c.status.value
                 fields["status_at"] = repr(c.at)
                 batch.add("RPUSH", self.keys.history(c.message_id), _event(c.status, c.at, c.note))
-                self._notify(batch, c.message_id, c.status, c.at)
+                if callbacks is None:
+                    self._notify(batch, c.message_id, c.status, c.at)
+                elif c.message_id in callbacks:
+                    self._notify(batch, c.message_id, c.status, c.at, known=True)
                 if c.status.is_final:
                     finals[f"final:{c.status.value}"] += 1
                 if c.replaces is not None:  # a message is counted under one final status only
@@ -153,9 +162,8 @@ class MessageStore:
         batch = Batch()
         ttl = str(PROVIDER_ID_TTL_S)
         for channel, provider_ids, message_id, deadline in entries:
-            for pid in provider_ids:
-                for form in id_forms(pid):
-                    batch.add("SET", self.keys.provider_id(channel, form), message_id, "EX", ttl)
+            for pid in provider_ids:  # one form indexed; a lookup tries every form of the receipt's id
+                batch.add("SET", self.keys.provider_id(channel, canonical_id(pid)), message_id, "EX", ttl)
             batch.add("ZADD", self.keys.deadlines(), repr(deadline), message_id)
         await self.batches.run(batch)
 
@@ -230,12 +238,25 @@ class MessageStore:
         await self.batches.run(notify)
         return True
 
-    def _notify(self, batch: Batch, message_id: str, status: MessageStatus, at: float) -> None:
-        """A callback event, for messages that asked for status callbacks."""
-        batch.add_if(
-            self.keys.message(message_id), "callback", "XADD", self.keys.callback_events(), "*",
-            "id", message_id, "status", status.value, "at", repr(at),
-        )  # fmt: skip
+    def _notify(
+        self, batch: Batch, message_id: str, status: MessageStatus, at: float, *, known: bool = False
+    ) -> None:
+        """A callback event, for messages that asked for status callbacks (checked unless ``known``)."""
+        event = (
+            "XADD",
+            self.keys.callback_events(),
+            "*",
+            "id",
+            message_id,
+            "status",
+            status.value,
+            "at",
+            repr(at),
+        )
+        if known:
+            batch.add(*event)
+        else:
+            batch.add_if(self.keys.message(message_id), "callback", *event)
 
     async def counters(self) -> dict[str, int]:
         """Engine-wide counters; ``accepted`` is the sum of the per-lane ``accepted:<lane>``."""

@@ -18,6 +18,7 @@ from typing import Any
 import ray
 from redis.exceptions import RedisError
 
+from engine.callbacks.settings import CallbackSettings
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.channel import ChannelHealth, CircuitState
 from engine.domain.enums import Lane
@@ -29,6 +30,7 @@ from engine.policies.registry import DEFAULT_POLICY
 from engine.routing.table import RouteTable
 from engine.runtime.actors import ACTOR_ERRORS, ChannelActor, DispatcherActor, ReceiptActor, RouterActor
 from engine.runtime.adapters import validate
+from engine.runtime.callback_actor import CallbackActor
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class EngineConfig:
     dispatchers_per_lane: int = 1
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     decision_log: bool = True
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
 
 
 def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
@@ -73,6 +76,7 @@ class Engine:
         self.redis_url = config.redis_url or ""
         self.routers: list[Any] = []
         self.receipts: Any = None
+        self.callbacks: Any = None
         self.channels: dict[str, Any] = {}
         self.dispatchers: list[Any] = []
 
@@ -94,6 +98,7 @@ class Engine:
         timeout = cfg.dispatch.receipt_timeout_s
         decisions = str(cfg.data_dir / "decision-log") if cfg.decision_log else None
         self.receipts = spawn(ReceiptActor, url, ns, self.routers, timeout, decisions)
+        self.callbacks = spawn(CallbackActor, url, ns, cfg.callbacks)
         self.channels = {c.id: spawn(ChannelActor, c, self.receipts) for c in cfg.table.channels}
         self.dispatchers = [
             spawn(DispatcherActor,
@@ -107,7 +112,7 @@ class Engine:
         return self
 
     def actors(self) -> list[Any]:
-        return [*self.routers, self.receipts, *self.channels.values(), *self.dispatchers]
+        return [*self.routers, self.receipts, self.callbacks, *self.channels.values(), *self.dispatchers]
 
     async def ensure_running(self) -> None:
         """Start (or restart, after an actor came back) every actor's background loop."""
@@ -156,7 +161,7 @@ class Engine:
         await self.store.accept(messages)
 
     async def stop(self) -> None:
-        for actor in [*self.dispatchers, self.receipts]:  # flush their decision logs
+        for actor in [*self.dispatchers, self.receipts, self.callbacks]:  # flush logs, finish deliveries
             with contextlib.suppress(*ACTOR_ERRORS):
                 await actor.stop.remote()
         for actor in self.actors():

@@ -13,13 +13,12 @@ import json
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import ray
 
 from engine.dispatch.dispatcher import DispatchSettings
@@ -29,22 +28,12 @@ from engine.infra.store import Record
 from engine.policies.registry import DEFAULT_POLICY
 from engine.routing.table import RouteTable, load_route_table
 from engine.runtime.actors import ACTOR_ERRORS
-from engine.runtime.engine import Engine, EngineConfig, init_ray
+from engine.runtime.engine import Engine, EngineConfig
 from engine.runtime.traffic import messages, mobile_numbers
 
 START_TIMEOUT_S = 90.0  # a busy 2-core machine starts ~8 actors in 5-20 s
 STOP_TIMEOUT_S = 30.0
 FAST = DispatchSettings(receipt_timeout_s=5.0, claim_idle_ms=2_000)
-
-
-@pytest.fixture(scope="session")
-def ray_session() -> Iterator[None]:
-    """One local Ray for the whole session (starting one costs seconds)."""
-    init_ray(None)
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 def route_table(folder: Path, text: str) -> RouteTable:

@@ -121,7 +121,11 @@ async def metrics(state: State) -> Response:
         current = json.loads(health).get("circuit", "")
         for s in CircuitState:
             circuit.add_metric([channel, s.value], 1.0 if s.value == current else 0.0)
-    families = [accepted, final, depth, inflight, circuit, *_channel_families(state)]
+    deliveries = CounterMetricFamily("a2p_callbacks", "Status callback outcomes", labels=["outcome"])
+    for name, value in counters.items():
+        if name.startswith("callback:"):
+            deliveries.add_metric([name.removeprefix("callback:")], value)
+    families = [accepted, final, depth, inflight, circuit, deliveries, *_channel_families(state)]
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
