@@ -73,8 +73,22 @@ KIND_OPTIONS = {
         "submit_latency_s", "reject_p", "reject_raw", "throttle_p", "tps_cap", "black_hole",
         "fake_delivered", "duplicate_rate", "flapping", "flap_period_s",
     }),
-    "smpp": frozenset(),
-    "http": frozenset(),
+    # adapters.smpp.settings.SmppSettings fields, plus the password as a secret (_env or _file).
+    "smpp": frozenset({
+        "host", "port", "system_id", "password_env", "password_file", "system_type", "bind_mode",
+        "service_type", "source_ton", "source_npi", "dest_ton", "dest_npi", "registered_delivery",
+        "send_validity", "udh_16bit", "enquire_link_s", "response_timeout_s", "connect_timeout_s",
+        "submit_wait_s", "reconnect_min_s", "reconnect_max_s", "reconnect_jitter",
+        "bind_rejected_backoff_s", "throttle_pause_s", "throttle_pause_max_s", "bind_check", "tcp_nodelay",
+        "seed",
+    }),
+    # adapters.http.HttpSettings fields, plus credentials named by environment variable or file.
+    "http": frozenset({
+        "mapping", "base_url", "path", "account", "auth", "auth_header", "id_field", "callback_url",
+        "connect_timeout_s", "read_timeout_s", "batch_size", "max_connections", "connect_retries",
+        "retry_backoff_s", "max_retry_after_s",
+        "token_env", "token_file", "webhook_secret_env", "webhook_secret_file",
+    }),
 }  # fmt: skip
 COMMON = frozenset({"id", "kind", "tps", "window"})
 
