@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import socket
 import threading
@@ -54,11 +55,11 @@ class Api:
         return asyncio.run(with_store())
 
 
-@pytest.fixture(scope="module")
-def api(redis_url: str) -> Iterator[Api]:
+@contextlib.contextmanager
+def serve(redis_url: str, **options: Any) -> Iterator[Api]:
+    """The API on a free port, in a namespace of its own, with keys for three tenants."""
     namespace = f"api{secrets.token_hex(3)}"
-    settings = ApiSettings(redis_url=redis_url, namespace=namespace, port=free_port(), rate_per_s=200.0,
-                           max_batch=500)  # fmt: skip
+    settings = ApiSettings(redis_url=redis_url, namespace=namespace, port=free_port(), **options)
 
     async def make_keys() -> dict[str, str]:
         client = connect(redis_url)
@@ -83,3 +84,9 @@ def api(redis_url: str) -> Iterator[Api]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api(redis_url: str) -> Iterator[Api]:
+    with serve(redis_url, rate_per_s=200.0, max_batch=500) as running:
+        yield running
