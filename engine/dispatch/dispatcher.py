@@ -111,8 +111,14 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.recover()
+        every_s = self.settings.claim_idle_ms / 1000
+        next_claim = self.clock.now() + every_s
         while not stop.is_set():
             await self.step()
+            if self.clock.now() >= next_claim:  # a peer that died for good leaves its entries pending
+                count, idle = self.settings.batch_size, self.settings.claim_idle_ms
+                await self.process(await self.streams.claim(self.lane, self.consumer, idle, count))
+                next_claim = self.clock.now() + every_s
 
     # -- one batch -----------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
 from engine.dlr.ids import canonical_id, id_forms
@@ -71,8 +73,14 @@ def _event(status: MessageStatus, at: float, note: str = "") -> str:
 
 
 def connect(url: str) -> aioredis.Redis:
-    """An asyncio client that decodes replies to str (every module here expects str)."""
-    return aioredis.Redis.from_url(url, decode_responses=True)
+    """An asyncio client that decodes replies to str (every module here expects str).
+
+    Never retried by the client: a write whose reply was lost may have been applied, and running a
+    batch twice could enqueue a message twice. Callers recover at their own level instead (stream
+    entries stay pending until acknowledged; the API answers 5xx and the sender retries with its
+    idempotency key).
+    """
+    return aioredis.Redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0))
 
 
 class MessageStore:

@@ -74,6 +74,7 @@ class Engine:
         self.keys = Keys(config.namespace)
         self.redis_server: EmbeddedRedis | None = None
         self.redis_url = config.redis_url or ""
+        self._client: Any = None  # the Redis client, once connected (stop closes it)
         self.routers: list[Any] = []
         self.receipts: Any = None
         self.callbacks: Any = None
@@ -81,13 +82,22 @@ class Engine:
         self.dispatchers: list[Any] = []
 
     async def start(self) -> Engine:
-        cfg = self.config
-        for channel in cfg.table.channels:
+        """Start Redis (unless given), Ray and every actor; on any failure, stop what did start."""
+        for channel in self.config.table.channels:
             validate(channel)
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        cfg = self.config
         if not cfg.redis_url:
             self.redis_server = EmbeddedRedis(cfg.data_dir / "redis").start()
             self.redis_url = self.redis_server.url
-        client = connect(self.redis_url)
+        client = self._client = connect(self.redis_url)
         self.store = MessageStore(client, self.keys)
         await LaneStreams(client, self.keys).ensure_groups()
         init_ray(cfg.ray_address)
@@ -109,7 +119,6 @@ class Engine:
             for i in range(cfg.dispatchers_per_lane)
         ]  # fmt: skip
         await self.ensure_running()
-        return self
 
     def actors(self) -> list[Any]:
         return [*self.routers, self.receipts, self.callbacks, *self.channels.values(), *self.dispatchers]
@@ -161,11 +170,15 @@ class Engine:
         await self.store.accept(messages)
 
     async def stop(self) -> None:
+        """Stop whatever runs, also after a start that failed halfway."""
+        started = [a for a in self.actors() if a is not None]
         for actor in [*self.dispatchers, self.receipts, self.callbacks]:  # flush logs, finish deliveries
-            with contextlib.suppress(*ACTOR_ERRORS):
-                await actor.stop.remote()
-        for actor in self.actors():
+            if actor is not None:
+                with contextlib.suppress(*ACTOR_ERRORS):
+                    await actor.stop.remote()
+        for actor in started:
             ray.kill(actor, no_restart=True)
-        await self.store.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
         if self.redis_server is not None:
             self.redis_server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import ray
 
 from engine.domain.enums import Lane, MessageStatus
 from tests.integration.conftest import (
+    FAST,
     EngineRun,
     config,
     finals,
@@ -140,3 +142,31 @@ def test_redis_restart_keeps_every_accepted_message(tmp_path: Path) -> None:
 
     counts = asyncio.run(scenario())
     print(f"statuses after the Redis restart: {dict(counts)}")
+
+
+def test_a_dispatcher_gone_for_good_has_its_messages_taken_over_by_its_peer(tmp_path: Path) -> None:
+    """Two router shards (by country) and two dispatchers per lane; one dispatcher dies mid-submit
+    and is not restarted: its peer reclaims what it left pending (XAUTOCLAIM), settles the batch it
+    was submitting as ``unknown`` (never resent), and nothing is lost or doubled."""
+    slow = PAIR.replace("receipt_median_s = 0.2", "receipt_median_s = 0.2\nsubmit_latency_s = 0.6")
+
+    async def scenario() -> tuple[Counter[str], Counter[str]]:
+        settings = replace(FAST, claim_idle_ms=1_500)
+        cfg = replace(config(tmp_path, slow, dispatch=settings), router_shards=2, dispatchers_per_lane=2)
+        async with running(cfg) as run:
+            engine = run.engine
+            ids: list[str] = []
+            for wave in range(10):
+                batch = traffic(["NG", "KE", "GB"], 100, [Lane.OTP], seed=wave)
+                await engine.accept(batch)
+                ids += [m.id for m in batch]
+                if wave == 4:
+                    ray.kill(engine.dispatchers[0], no_restart=True)  # otp-0, mid-submit, for good
+                await asyncio.sleep(0.2)
+            await run.wait_all_final(ids, timeout_s=90)
+            return await check_no_loss(run, ids), await unknown_causes(run, ids)
+
+    counts, unknown = asyncio.run(scenario())
+    taken_over = sum(n for cause, n in unknown.items() if "restarted mid-submit" in cause)
+    assert taken_over > 0, (counts, unknown)  # the peer found the dead one's batch in flight
+    assert counts[MessageStatus.DELIVERED.value] > 0.5 * sum(counts.values()), counts
