@@ -157,9 +157,13 @@ class ReceiptProcessor:
         changes: list[Change] = []
         arms: list[int] = []
         submitted: list[float] = []
+        seen: set[str] = set()
         for conversion, record in zip(conversions, records, strict=True):
             if record is None or record.get("converted_at") or not record.get("submitted_at"):
                 continue  # unknown, already counted, or never sent: nothing to learn
+            if conversion.message_id in seen:  # reported twice in one batch
+                continue
+            seen.add(conversion.message_id)
             status = MessageStatus(record["status"])
             fields = {"converted_at": repr(conversion.at)}
             if status is MessageStatus.DELIVERED:

@@ -1,0 +1,79 @@
+"""Webhook receipts and conversions reach the receipt processor through Redis; a conversion proves
+delivery: it corrects ``unknown``, teaches the router once, and is idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.dispatch.receipts import ReceiptProcessor
+from engine.domain.clock import ManualClock
+from engine.domain.enums import Lane, MessageStatus
+from engine.domain.messages import NewMessage
+from engine.domain.types import Destination
+from engine.infra.store import Change, Conversion, Inbound, MessageStore
+from engine.policies.batches import FeedbackBatch, FeedbackKind
+from engine.routing.service import Choice
+from tests.infra.conftest import open_store
+
+
+class RecordingRouter:
+    """Below the boundary under test: only remembers the feedback it is given."""
+
+    def __init__(self) -> None:
+        self.feedback_batches: list[FeedbackBatch] = []
+
+    async def route(
+        self, destinations: Sequence[Destination], lanes: np.ndarray, avoid: Sequence[Sequence[str]]
+    ) -> list[Choice]:
+        raise AssertionError("the receipt processor never routes")
+
+    async def feedback(self, feedback: FeedbackBatch) -> None:
+        self.feedback_batches.append(feedback)
+
+
+async def _sent(store: MessageStore, mid: str, status: MessageStatus) -> None:
+    await store.accept([NewMessage(mid, "t", "+2348030000000", "ACME", "hi", Lane.OTP, 1.0)])
+    fields = {"channel": "c", "arm": "3", "provider_ids": "p1", "submitted_at": "2.0", "parts": "1"}
+    await store.apply([Change(mid, 2.0, MessageStatus.SENT, fields), Change(mid, 5.0, status)])
+
+
+def test_a_conversion_corrects_unknown_and_teaches_the_router_once(redis_url: str) -> None:
+    async def scenario() -> tuple[list[str], dict[str, int], list[FeedbackBatch]]:
+        async with open_store(redis_url) as store:
+            router = RecordingRouter()
+            processor = ReceiptProcessor(store, router, ManualClock(10.0), receipt_timeout_s=60.0)
+            await _sent(store, "m", MessageStatus.UNKNOWN)
+            inbound = Inbound(store.client, store.keys)
+            await inbound.push([Conversion("m", 9.0), Conversion("m", 9.5), Conversion("nobody", 9.0)])
+            await processor.tick()
+            await inbound.push([Conversion("m", 11.0)])
+            await processor.tick()
+            history = [str(e["status"]) for e in await store.history("m")]
+            return history, await store.counters(), router.feedback_batches
+
+    history, counters, feedback = asyncio.run(scenario())
+    assert history[-2:] == ["unknown", "delivered"]
+    assert (counters["final:unknown"], counters["final:delivered"]) == (0, 1)
+    kinds = [int(k) for batch in feedback for k in batch.kind]
+    arms = [int(a) for batch in feedback for a in batch.arm]
+    assert (kinds, arms) == ([FeedbackKind.DELIVERED], [3])
+
+
+def test_webhook_receipts_pushed_by_the_api_settle_messages(redis_url: str) -> None:
+    from engine.domain.messages import Receipt, ReceiptStatus  # noqa: PLC0415
+
+    async def scenario() -> tuple[str, int]:
+        async with open_store(redis_url) as store:
+            processor = ReceiptProcessor(store, RecordingRouter(), ManualClock(10.0), receipt_timeout_s=60.0)
+            await _sent(store, "m", MessageStatus.SENT)
+            await store.index_sent([("c", ["p1"], "m", 70.0)])
+            await Inbound(store.client, store.keys).push([Receipt("c", "p1", ReceiptStatus.DELIVERED, 8.0)])
+            await processor.tick()
+            record = (await store.fetch(["m"]))[0] or {}
+            left: int = await store.client.xlen(store.keys.inbound())
+            return record["status"], left
+
+    assert asyncio.run(scenario()) == ("delivered", 0)  # and the stream entry is gone once processed
