@@ -94,8 +94,15 @@ class ReceiptProcessor:
             return
         now = self.clock.now()
         ids = await self.store.lookup_sent([(r.channel, r.provider_id) for r in receipts])
-        unique = sorted({i for i in ids if i})
+        # A channel that echoes our id back: trust it only for a message that went out on that channel.
+        refs = {r.message_ref for r, i in zip(receipts, ids, strict=True) if i is None and r.message_ref}
+        unique = sorted({i for i in ids if i} | refs)
         fetched = dict(zip(unique, await self.store.fetch(unique), strict=True))
+        ids = [
+            i if i is not None or not r.message_ref
+            else (r.message_ref if (fetched.get(r.message_ref) or {}).get("channel") == r.channel else None)
+            for r, i in zip(receipts, ids, strict=True)
+        ]  # fmt: skip
         records = [sent_record(fetched[i] or {}) if i and fetched.get(i) else None for i in ids]
         result = correlate(receipts, records, now)
         self.parked.park(result.unmatched, now)

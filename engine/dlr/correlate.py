@@ -176,6 +176,8 @@ def correlate(receipts: Sequence[Receipt], records: Sequence[SentRecord | None],
             continue
         record = working.setdefault(found.message_id, found)
         part = record.part_of(receipt.provider_id)
+        if part is None and receipt.message_ref == record.message_id and record.parts == 1:
+            part = 0  # found by our own id, echoed back; with one part there is no doubt which
         if part is None:
             unmatched.append(receipt)
             continue

@@ -79,6 +79,9 @@ class Receipt:
     at: float
     error_code: str | None = None
     raw: str = field(default="", repr=False)
+    # Our own message id when the channel echoes it back (an HTTP aggregator's client reference):
+    # the fallback key when ``provider_id`` is blank or unknown to the index.
+    message_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)

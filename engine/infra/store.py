@@ -368,7 +368,7 @@ class Inbound:
                 fields = [
                     "kind", "receipt", "channel", item.channel, "provider_id", item.provider_id,
                     "status", item.status.value, "at", repr(item.at), "error_code", item.error_code or "",
-                    "raw", item.raw[:1000],
+                    "raw", item.raw[:1000], "message_ref", item.message_ref,
                 ]  # fmt: skip
             batch.add("XADD", self.keys.inbound(), "*", *fields)
         await self.batches.run(batch)
@@ -406,5 +406,5 @@ def _inbound(fields: Mapping[str, str]) -> Receipt | Conversion:
         return Conversion(fields["id"], float(fields["at"]))
     return Receipt(
         fields["channel"], fields["provider_id"], ReceiptStatus(fields["status"]), float(fields["at"]),
-        fields.get("error_code") or None, fields.get("raw", ""),
+        fields.get("error_code") or None, fields.get("raw", ""), fields.get("message_ref", ""),
     )  # fmt: skip

@@ -280,3 +280,11 @@ def test_timeout_then_late_receipt_round_trip() -> None:
     c = correlate([receipt("7", U, at=800.0)], [timed_out], now=800.0)
     assert [(u.status, u.correction) for u in c.updates] == [(MessageStatus.UNDELIVERED, True)]
     assert c.feedback.kind.tolist() == [FeedbackKind.UNDELIVERED]
+
+
+def test_a_receipt_naming_our_own_id_settles_a_one_part_message() -> None:
+    record = SentRecord("m1", "agg", ("SM1",), arm=1, submitted_at=1.0)
+    echoed = Receipt("agg", "", ReceiptStatus.DELIVERED, at=3.0, message_ref="m1")
+    stranger = Receipt("agg", "", ReceiptStatus.DELIVERED, at=3.0, message_ref="m2")
+    assert [u.status for u in correlate([echoed], [record], now=4.0).updates] == [MessageStatus.DELIVERED]
+    assert correlate([stranger], [record], now=4.0).unmatched == [stranger]

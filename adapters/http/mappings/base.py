@@ -30,15 +30,8 @@ class HttpRequest:
     content_type: str
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookReceipt(Receipt):
-    """A receipt that also carries our own message id when the aggregator echoed it back.
-
-    ``message_ref`` is the fallback key when ``provider_id`` is unknown to the index (for instance
-    a report that beat the submit answer, or an aggregator that omitted its id).
-    """
-
-    message_ref: str = ""
+# A receipt with our own message id when the aggregator echoed it back (``Receipt.message_ref``).
+WebhookReceipt = Receipt
 
 
 class ApiMapping(ABC):
