@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 OUT ?= out/simulation
 
-.PHONY: setup demo simulate test lint bench clean
+.PHONY: setup demo simulate test lint bench clean peers
 
 setup: $(VENV)/.installed
 
@@ -28,8 +28,14 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint peers
 	$(BIN)/pytest
+
+# Node peers for the SMPP tests (node-smpp); installed only when the lock file changed.
+peers: tests/peers/node_modules/.package-lock.json
+
+tests/peers/node_modules/.package-lock.json: tests/peers/package-lock.json
+	npm ci --prefix tests/peers --silent --no-audit --no-fund
 
 bench: setup
 	$(BIN)/python -m benchmarks.routing_quality

@@ -27,6 +27,7 @@ from engine.domain.clock import Clock, ManualClock, SystemClock
 from engine.domain.enums import Lane
 from engine.domain.messages import OutboundMessage, Receipt, ReceiptStatus, SubmitResult
 from tests.contract.http_case import http_cases
+from tests.contract.smpp_case import smpp_cases
 
 # --- cases --------------------------------------------------------------------------------------
 
@@ -67,6 +68,7 @@ def _simulated(name: str, seed: int = 11) -> ChannelCase:
 
 CASES = [_simulated(name) for name in known_presets()]
 CASES += http_cases(ChannelCase)
+CASES += smpp_cases(ChannelCase)
 DELIVERING = [c for c in CASES if c.delivers]
 SILENT = [c for c in CASES if not c.delivers]
 REJECTING = [c for c in CASES if c.rejects]
