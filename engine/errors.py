@@ -10,7 +10,8 @@
     └── NoRouteError              no candidate route for a destination
 
 Foreign errors (tomllib, phonenumbers, numpy) are mapped to these at the module that calls them,
-so the CLI can print one clean line for user errors and keep tracebacks for real bugs.
+so the CLI can print one clean line for user errors and keep tracebacks for real bugs. Every error
+pickles to itself (Ray hands an actor's error to its caller that way).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class ConfigError(A2PError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str, str]]:
+        # Rebuilt from its parts when pickled (Ray sends an actor's errors to the caller this way).
+        return type(self), (self.source, self.field, self.problem)
+
 
 class ScenarioError(ConfigError):
     """A simulation scenario file is invalid."""
@@ -47,6 +52,9 @@ class UnknownPolicyError(A2PError, KeyError):
         self.known = sorted(known)
         super().__init__(f"unknown policy {name!r}; known policies: {', '.join(self.known)}")
 
+    def __reduce__(self) -> tuple[type[UnknownPolicyError], tuple[str, list[str]]]:
+        return type(self), (self.name, self.known)
+
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0])
 
@@ -62,6 +70,9 @@ class UnknownScenarioError(A2PError):
             "and not a readable file"
         )
 
+    def __reduce__(self) -> tuple[type[UnknownScenarioError], tuple[str, list[str]]]:
+        return type(self), (self.name, self.known)
+
 
 class InvalidNumberError(A2PError, ValueError):
     """A destination that is not a valid E.164 mobile number."""
@@ -70,6 +81,9 @@ class InvalidNumberError(A2PError, ValueError):
         self.number = number
         self.reason = reason
         super().__init__(f"invalid number {number!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[InvalidNumberError], tuple[str, str]]:
+        return type(self), (self.number, self.reason)
 
 
 class NoRouteError(A2PError):

@@ -91,9 +91,10 @@ class RouterActor:
 class ChannelActor:
     """One channel: the adapter behind its TPS limit, window and circuit breaker."""
 
-    def __init__(self, channel: Channel, receipts_to: Any) -> None:
+    def __init__(self, channel: Channel, receipts_to: Any, secrets: dict[str, str] | None = None) -> None:
         self.channel = channel
-        self.service = ChannelService(make_adapter(channel), channel.tps, channel.window, SystemClock())
+        adapter = make_adapter(channel, secrets)
+        self.service = ChannelService(adapter, channel.tps, channel.window, SystemClock())
         self.receipts_to = receipts_to
 
     async def ensure_running(self) -> bool:

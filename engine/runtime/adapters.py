@@ -64,7 +64,11 @@ def validate(channel: Channel) -> None:
     module.check(channel)
 
 
-def make_adapter(channel: Channel) -> ChannelAdapter:
-    validate(channel)
-    adapter: ChannelAdapter = _module(channel).build(channel, secrets_of(channel))
+def make_adapter(channel: Channel, secrets: Mapping[str, str] | None = None) -> ChannelAdapter:
+    """The adapter; ``secrets`` as resolved by :func:`secrets_of` in the process that read the
+    config (a Ray worker on another node, or one started before the variable was set, may not
+    share its environment), else resolved here."""
+    module = _module(channel)
+    module.check(channel)
+    adapter: ChannelAdapter = module.build(channel, secrets_of(channel) if secrets is None else secrets)
     return adapter

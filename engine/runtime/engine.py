@@ -29,7 +29,7 @@ from engine.infra.store import LaneStreams, MessageStore, connect
 from engine.policies.registry import DEFAULT_POLICY
 from engine.routing.table import RouteTable
 from engine.runtime.actors import ACTOR_ERRORS, ChannelActor, DispatcherActor, ReceiptActor, RouterActor
-from engine.runtime.adapters import validate
+from engine.runtime.adapters import secrets_of, validate
 from engine.runtime.callback_actor import CallbackActor
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,10 @@ class Engine:
         decisions = str(cfg.data_dir / "decision-log") if cfg.decision_log else None
         self.receipts = spawn(ReceiptActor, url, ns, self.routers, timeout, decisions)
         self.callbacks = spawn(CallbackActor, url, ns, cfg.callbacks)
-        self.channels = {c.id: spawn(ChannelActor, c, self.receipts) for c in cfg.table.channels}
+        # Credentials are read here, where the config was read, and handed to each channel's actor.
+        self.channels = {
+            c.id: spawn(ChannelActor, c, self.receipts, secrets_of(c)) for c in cfg.table.channels
+        }
         self.dispatchers = [
             spawn(DispatcherActor,
                 lane, f"{lane.label}-{i}", redis_url=url, namespace=ns, routers=self.routers,
