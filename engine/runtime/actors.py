@@ -110,6 +110,10 @@ class ChannelActor:
     async def health(self) -> ChannelHealth:
         return self.service.health()
 
+    async def stop(self) -> None:
+        """Close the adapter cleanly (an SMPP bind unbinds) before the actor is killed."""
+        await self.service.close()
+
     async def adapter_call(self, method: str, *args: Any) -> Any:
         """Operate the adapter (the demo black-holes a simulated channel; tests read its counters)."""
         return getattr(self.service.adapter, method)(*args)

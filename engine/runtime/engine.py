@@ -175,7 +175,9 @@ class Engine:
     async def stop(self) -> None:
         """Stop whatever runs, also after a start that failed halfway."""
         started = [a for a in self.actors() if a is not None]
-        for actor in [*self.dispatchers, self.receipts, self.callbacks]:  # flush logs, finish deliveries
+        # Dispatchers first (no new submits), then receipts and callbacks (flush their logs), then the
+        # channels (an SMPP bind unbinds instead of being dropped).
+        for actor in [*self.dispatchers, self.receipts, self.callbacks, *self.channels.values()]:
             if actor is not None:
                 with contextlib.suppress(*ACTOR_ERRORS):
                     await actor.stop.remote()

@@ -68,8 +68,9 @@ def test_messages_sent_over_http_are_delivered_through_a_real_smsc(
 
     with NodeSmsc() as smsc:
         messages = asyncio.run(scenario(smsc))
-        submitted = smsc.stats()["submits"]
+        stats = smsc.stats()
     assert [m["segments"] for m in messages] == [1, 2]
     assert all(m["routing"]["channel"] == "operator" for m in messages)
     assert [h["status"] for h in messages[1]["history"]][-3:] == ["sending", "sent", "delivered"]
-    assert submitted == 3  # one submit_sm per part, none twice
+    assert stats["submits"] == 3  # one submit_sm per part, none twice
+    assert stats["unbinds"] >= 1  # the engine's stop closed the bind cleanly
