@@ -41,6 +41,8 @@ bench: setup
 	$(BIN)/python -m benchmarks.routing_quality
 	$(BIN)/python -m benchmarks.router_speed
 	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.api
+	$(BIN)/python -m benchmarks.channels
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .pytest_cache .ruff_cache

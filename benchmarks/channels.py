@@ -293,9 +293,25 @@ def smpp_section(budget: Budget, console: Console) -> list[Cell]:
     return cells
 
 
-# Each section measures one channel kind and returns its cells; append yours (an HTTP section:
-# ``SECTIONS.append(http_section)``) and it is run, tabled and written with the others.
-SECTIONS: list[Section] = [smpp_section]
+def http_section(budget: Budget, console: Console) -> list[Cell]:
+    """The HTTP channel in-process against the fake aggregator (a child process): submits/s."""
+    from benchmarks.channels_http import measure_http  # noqa: PLC0415
+
+    share = {"twilio_like": budget.messages // 4, "infobip_like": budget.messages * 2}
+    cells = []
+    for figure in measure_http(messages=share):
+        console.print(f"  http {figure.mapping}: {figure.submits_per_s:,.0f} submits/s")
+        cell = Cell(
+            "http", f"inproc {figure.mapping}", figure.max_connections, figure.messages, figure.seconds,
+            None, figure.accepted, 0, figure.messages - figure.accepted, 0,
+            {"requests": figure.requests, "batch_size": figure.batch_size},
+        )  # fmt: skip
+        cells.append(cell)
+    return cells
+
+
+# Each section measures one channel kind and returns its cells; they are tabled and written together.
+SECTIONS: list[Section] = [smpp_section, http_section]
 
 
 def table(cells: Sequence[Cell]) -> Table:
