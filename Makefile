@@ -37,7 +37,7 @@ peers: tests/peers/node_modules/.package-lock.json
 tests/peers/node_modules/.package-lock.json: tests/peers/package-lock.json
 	npm ci --prefix tests/peers --silent --no-audit --no-fund
 
-bench: setup
+bench: setup peers
 	$(BIN)/python -m benchmarks.routing_quality
 	$(BIN)/python -m benchmarks.router_speed
 	$(BIN)/python -m benchmarks.pipeline
