@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api import problems
@@ -34,10 +34,6 @@ from engine.runtime.adapters import secrets_of
 
 log = logging.getLogger(__name__)
 JSON_ONLY = ("/v1/messages", "/v1/batches")
-
-
-class _TooLargeError(Exception):
-    pass
 
 
 class Limits:
@@ -68,14 +64,13 @@ class Limits:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > ceiling:
-                raise _TooLargeError
+            if seen > ceiling:  # a body without a length (chunked) that keeps coming
+                # FastAPI passes an HTTPException raised while it reads a body through; anything
+                # else it would answer as a 400.
+                raise HTTPException(413, _too_large(ceiling).detail)
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLargeError:
-            await _too_large(ceiling).response()(scope, receive, send)
+        await self.app(scope, counted, send)
 
     @staticmethod
     def _check(path: str, headers: dict[str, str], ceiling: int) -> Problem | None:

@@ -97,7 +97,9 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "http_error"
+        )
         return Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})).response()
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:

@@ -51,6 +51,10 @@ def sent_record(record: Record) -> SentRecord | None:
 
 
 def _parts(record: SentRecord) -> dict[str, str]:
+    """Per-part statuses, kept while a multi-part message waits for its other parts' receipts. A
+    one-part message needs none: its own status tells a duplicate from a first receipt."""
+    if record.parts == 1:
+        return {}
     return {
         "part_status": json.dumps([s.value if s else None for s in record.part_status]),
         "part_errors": json.dumps(list(record.part_errors)),

@@ -28,6 +28,7 @@ parts of one message.
 
 from __future__ import annotations
 
+import functools
 from string import digits, hexdigits
 
 _HEX = frozenset(hexdigits)
@@ -35,6 +36,7 @@ _DEC = frozenset(digits)
 _MAX_NUMERIC = 65
 
 
+@functools.lru_cache(maxsize=1 << 16)  # each id is formed at submit, at lookup and at correlation
 def id_forms(provider_id: str) -> tuple[str, ...]:
     """Every form under which ``provider_id`` is indexed and looked up, canonical first."""
     text = provider_id.strip()

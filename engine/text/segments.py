@@ -57,6 +57,25 @@ def _gsm_cost(char: str) -> int | None:
     return len(encoded)
 
 
+@functools.cache
+def _alphabet() -> tuple[frozenset[str], frozenset[str]]:
+    """GSM-7's characters (basic and extension tables) and those of them that cost two septets.
+
+    Every character the codec can produce comes from decoding one byte or an escape pair, so these
+    are all of them; each is kept only if :func:`_gsm_cost` accepts it, so the fast paths below and
+    the exact per-character rule never disagree. Set operations run in C: a text is checked and
+    measured without a Python call per character.
+    """
+    candidates: set[str] = set()
+    for raw in [bytes([b]) for b in range(128)] + [bytes([0x1B, b]) for b in range(128)]:
+        try:
+            candidates.add(raw.decode("gsm03.38"))
+        except UnicodeError:
+            continue
+    costs = {c: _gsm_cost(c) for c in candidates if len(c) == 1}
+    return frozenset(c for c, n in costs.items() if n), frozenset(c for c, n in costs.items() if n == 2)
+
+
 def _utf16_cost(char: str) -> int:
     return 2 if ord(char) > 0xFFFF else 1
 
@@ -67,9 +86,7 @@ def encoding_for(text: str) -> Encoding:
     >>> encoding_for("Code: 1234 {ok}"), encoding_for("Код: 1234")
     (<Encoding.GSM7: 'gsm7'>, <Encoding.UCS2: 'ucs2'>)
     """
-    if all(_gsm_cost(char) is not None for char in text):
-        return Encoding.GSM7
-    return Encoding.UCS2
+    return Encoding.GSM7 if _alphabet()[0].issuperset(text) else Encoding.UCS2
 
 
 def septet_length(text: str) -> int:
@@ -99,15 +116,17 @@ def split(text: str) -> Segmentation:
     """
     encoding = encoding_for(text)
     if encoding is Encoding.GSM7:
+        extended = _alphabet()[1]
+        units = len(text) + sum(text.count(c) for c in extended.intersection(text))
+        if units <= GSM7_SINGLE:  # most texts: one part, measured without a loop per character
+            return Segmentation(encoding, (text,), units)
         costs = [_gsm_cost(char) or 0 for char in text]  # all known: encoding_for checked them
-        single, per_part = GSM7_SINGLE, GSM7_PART
-    else:
-        costs = [_utf16_cost(char) for char in text]
-        single, per_part = UCS2_SINGLE, UCS2_PART
-    units = sum(costs)
-    if units <= single:
+        return Segmentation(encoding, _fill(text, costs, GSM7_PART), units)
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units <= UCS2_SINGLE:
         return Segmentation(encoding, (text,), units)
-    return Segmentation(encoding, _fill(text, costs, per_part), units)
+    costs = [_utf16_cost(char) for char in text]
+    return Segmentation(encoding, _fill(text, costs, UCS2_PART), units)
 
 
 def _fill(text: str, costs: list[int], limit: int) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -124,3 +125,15 @@ def test_generated_requests_never_get_a_5xx(api: Api, body: Any) -> None:
         for path in ("/v1/messages", "/v1/batches"):
             answer = http.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
             assert answer.status_code < 500, (path, body, answer.text)
+
+
+def test_an_oversize_body_without_a_length_is_413_too(api: Api) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked, counted as it arrives
+        yield b'{"to": "'
+        for _ in range(100):
+            yield b"x" * 1_000
+        yield b'"}'
+
+    with api.client() as http:
+        answer = http.post("/v1/messages", content=chunks(), headers={"content-type": "application/json"})
+    assert (answer.status_code, answer.json()["code"]) == (413, "body_too_large")
