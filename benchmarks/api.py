@@ -57,6 +57,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.procstat import cpu_share, cpu_times
+from benchmarks.verdict import Verdict
 from engine.infra.keys import Keys
 from engine.infra.server import EmbeddedRedis, redis_binary
 from engine.infra.store import MessageStore, connect
@@ -1006,22 +1007,6 @@ def robustness(stack: Stack, plan: Plan, seed: int) -> Robustness:
 
 
 # -- reporting --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    target: str
-    value: float
-    threshold: float
-    met: bool
-    note: str = ""
-
-    def line(self) -> str:
-        ratio = f" ({self.value / self.threshold:.2f}x the target)" if self.threshold else ""
-        return (
-            f"target {self.target}: {self.value:,.1f}{ratio} -> "
-            f"{'[green]MET[/]' if self.met else '[red]NOT MET[/]'}{'; ' + self.note if self.note else ''}"
-        )
 
 
 def best_runs(cells: Sequence[Cell]) -> list[Cell]:

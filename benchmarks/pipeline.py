@@ -54,6 +54,7 @@ from rich.table import Table
 
 from benchmarks.pipeline_local import LocalEngine
 from benchmarks.procstat import cpu_share, cpu_times
+from benchmarks.verdict import Verdict
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
@@ -389,20 +390,6 @@ def with_ratios(cells: list[Cell]) -> list[Cell]:
 
 
 # -- reporting --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    target: str
-    value: float
-    threshold: float
-    met: bool
-
-    def line(self) -> str:
-        return (
-            f"target {self.target} >= {self.threshold:,.2f}: {self.value:,.2f} -> "
-            f"{'MET' if self.met else 'NOT MET'}"
-        )
 
 
 def verdicts(cells: list[Cell]) -> list[Verdict]:

@@ -18,9 +18,7 @@ synchronous constructor).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import deque
 from collections.abc import Mapping, Sequence
 
 import httpx
@@ -31,6 +29,7 @@ from adapters.http.errors import WebhookError
 from adapters.http.mappings import ApiMapping, mapping_for
 from adapters.http.settings import HttpSettings
 from adapters.http.webhooks import WebhookParser
+from adapters.inbox import ReceiptInbox
 from engine.domain.channel import ChannelHealth, CircuitState
 from engine.domain.clock import Clock, SystemClock
 from engine.domain.enums import ErrorClass
@@ -69,13 +68,11 @@ class HttpChannel:
         self._turn = 0
         self._gate = asyncio.Semaphore(settings.max_connections)
         self._paused_until = 0.0
-        self._ready: deque[Receipt] = deque()
-        self._arrived = asyncio.Event()
+        self._inbox = ReceiptInbox()
         self._closed = False
         self._in_flight = 0
         self._submitted = 0
         self._failed = 0
-        self._received = 0
         self._bad_webhooks = 0
         self.requests = 0  # HTTP requests attempted, retries included
         self.retries = 0  # of which were retries after a connection could not be made
@@ -98,15 +95,7 @@ class HttpChannel:
         return self._count([result for answer in answers for result in answer])
 
     async def receipts(self, max_items: int, timeout_s: float) -> list[Receipt]:
-        """Up to ``max_items`` receipts, waiting up to ``timeout_s`` for the first; never waits once
-        closed."""
-        if max_items <= 0:
-            return []
-        if not self._ready and not self._closed and timeout_s > 0.0:
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout_s)
-        return [self._ready.popleft() for _ in range(min(max_items, len(self._ready)))]
+        return await self._inbox.take(max_items, timeout_s)
 
     def health(self) -> ChannelHealth:
         return ChannelHealth(
@@ -116,7 +105,7 @@ class HttpChannel:
             in_flight=self._in_flight,
             submitted=self._submitted,
             failed=self._failed,
-            receipts=self._received,
+            receipts=self._inbox.received,
             bad_receipts=self._bad_webhooks,
         )
 
@@ -125,7 +114,7 @@ class HttpChannel:
         if self._closed:
             return
         self._closed = True
-        self._arrived.set()
+        self._inbox.close()
         clients, self._clients = self._clients, []
         await asyncio.gather(*(client.aclose() for client in clients))
 
@@ -142,13 +131,7 @@ class HttpChannel:
         except WebhookError:
             self._bad_webhooks += 1
             raise
-        if self._closed:
-            return 0
-        self._ready.extend(receipts)
-        self._received += len(receipts)
-        if receipts:
-            self._arrived.set()
-        return len(receipts)
+        return self._inbox.put(receipts)
 
     @property
     def webhook_parser(self) -> WebhookParser:

@@ -12,15 +12,14 @@ delays are real (``asyncio.sleep`` / ``loop.call_later``), so one channel lives 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from adapters.inbox import ReceiptInbox
 from engine.domain.channel import ChannelHealth, CircuitState
 from engine.domain.clock import Clock, SystemClock
 from engine.domain.enums import ErrorClass
@@ -108,14 +107,12 @@ class SimulatedChannel:
         self._tokens, self._tokens_at = self._full_bucket(), self._epoch
         self._next_pid = int(rng.integers(0x1000_0000, 0x7000_0000))
         self._sent: dict[str, int] = {}
-        self._ready: deque[Receipt] = deque()
-        self._arrived = asyncio.Event()
+        self._inbox = ReceiptInbox()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._timer_seq = 0
         self._in_flight = 0
         self._submitted = 0
         self._failed = 0
-        self._received = 0
         self._closed = False
 
     # --- the Channel interface -------------------------------------------------------------------
@@ -136,15 +133,7 @@ class SimulatedChannel:
         return self._answer(messages)
 
     async def receipts(self, max_items: int, timeout_s: float) -> list[Receipt]:
-        """Up to ``max_items`` receipts, waiting up to ``timeout_s`` for the first; never waits once
-        closed (receipts that arrived before ``close`` can still be drained)."""
-        if max_items <= 0:
-            return []
-        if not self._ready and not self._closed and timeout_s > 0.0:
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout_s)
-        return [self._ready.popleft() for _ in range(min(max_items, len(self._ready)))]
+        return await self._inbox.take(max_items, timeout_s)
 
     def health(self) -> ChannelHealth:
         return ChannelHealth(
@@ -154,7 +143,7 @@ class SimulatedChannel:
             in_flight=self._in_flight,
             submitted=self._submitted,
             failed=self._failed,
-            receipts=self._received,
+            receipts=self._inbox.received,
             bad_receipts=0,
         )
 
@@ -166,7 +155,7 @@ class SimulatedChannel:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        self._arrived.set()
+        self._inbox.close()
 
     # --- control and inspection ------------------------------------------------------------------
 
@@ -279,9 +268,7 @@ class SimulatedChannel:
             f"submit date:{_smpp_date(sent)} done date:{_smpp_date(at)} "
             f"stat:{_STAT[status]} err:{error or '000'} text:"
         )
-        self._ready.append(Receipt(self.id, pid, status, at, error, raw))
-        self._received += 1
-        self._arrived.set()
+        self._inbox.put([Receipt(self.id, pid, status, at, error, raw)])
 
 
 def _smpp_date(t: float) -> str:
