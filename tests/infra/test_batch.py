@@ -104,3 +104,23 @@ def test_a_scheduled_message_waits_outside_its_lane(redis_url: str) -> None:
             return record["status"], await store.client.xlen(store.keys.lane(Lane.OTP)), due
 
     assert asyncio.run(scenario()) == ("scheduled", 0, ["m"])
+
+
+def test_due_scheduled_messages_enter_their_lane_and_canceled_ones_never(redis_url: str) -> None:
+    async def scenario() -> tuple[int, dict[str, str], int, list[str]]:
+        async with open_store(redis_url) as store:
+            due = NewMessage("due", "t", NG, "ACME", "hi", Lane.OTP, 1.0, send_at=50.0)
+            later = NewMessage("later", "t", NG, "ACME", "hi", Lane.OTP, 1.0, send_at=500.0)
+            dropped = NewMessage("dropped", "t", NG, "ACME", "hi", Lane.OTP, 1.0, send_at=40.0)
+            await store.accept([due, later, dropped])
+            assert await store.cancel("dropped", 30.0)
+            moved = await store.release_due(now=60.0)
+            records = await store.fetch(["due", "later", "dropped"])
+            depth: int = await store.client.xlen(store.keys.lane(Lane.OTP))
+            history = [str(e["status"]) for e in await store.history("due")]
+            return moved, {r["id"]: r["status"] for r in records if r}, depth, history
+
+    moved, statuses, depth, history = asyncio.run(scenario())
+    assert (moved, depth) == (1, 1)
+    assert statuses == {"due": "queued", "later": "scheduled", "dropped": "canceled"}
+    assert history == ["accepted", "scheduled", "queued"]
