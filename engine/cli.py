@@ -73,6 +73,10 @@ def _engine_parsers(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the routing engine and its HTTP API")
     serve.add_argument("--config", type=Path, required=True, help="channels and route table (TOML)")
     serve.add_argument("--no-api", action="store_true", help="the engine only, no HTTP API")
+    serve.add_argument(
+        "--allow-private-callbacks", action="store_true",
+        help="let status callbacks reach loopback and private addresses (refused by default)",
+    )  # fmt: skip
     _engine_options(serve, "data")
     _api_options(serve, 8080)
     serve.set_defaults(run=_serve)
@@ -94,10 +98,12 @@ def _engine_parsers(sub: Any) -> None:
     demo.add_argument("--rate", type=_positive_float, default=150.0, help="messages per second")
     _engine_options(demo, "out/demo-engine")
     _api_options(demo, 8787)
+    demo.set_defaults(allow_private_callbacks=True)  # one machine: a webhook receiver on localhost
     demo.set_defaults(run=_demo)
 
 
 def _engine_config(args: argparse.Namespace, table_path: Path, policy: str, receipt_timeout_s: float) -> Any:
+    from engine.callbacks.settings import CallbackSettings  # noqa: PLC0415
     from engine.dispatch.dispatcher import DispatchSettings  # noqa: PLC0415
     from engine.errors import RouteTableError  # noqa: PLC0415
     from engine.routing.table import load_route_table  # noqa: PLC0415
@@ -119,6 +125,7 @@ def _engine_config(args: argparse.Namespace, table_path: Path, policy: str, rece
         router_shards=args.shards,
         dispatchers_per_lane=args.dispatchers,
         dispatch=DispatchSettings(receipt_timeout_s=receipt_timeout_s),
+        callbacks=CallbackSettings(allow_private=getattr(args, "allow_private_callbacks", False)),
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -48,6 +50,26 @@ def url_problem(url: str) -> str:
         return f"scheme {parts.scheme!r} not allowed (http or https only)"
     if not host:
         return "URL without a host"
+    return ""
+
+
+def address_problem(addresses: Iterable[str], allow_private: bool) -> str:
+    """Why a callback may not go to these resolved addresses ("" when it may).
+
+    >>> address_problem(["93.184.215.14"], False), address_problem(["10.0.0.7"], False)
+    ('', 'address 10.0.0.7 is not public')
+    >>> address_problem(["127.0.0.1"], True)
+    ''
+    """
+    if allow_private:
+        return ""
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone id is not part of it
+        except ValueError:
+            return f"address {text!r} is not an IP address"
+        if not address.is_global:
+            return f"address {text} is not public"
     return ""
 
 

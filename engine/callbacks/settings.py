@@ -30,6 +30,9 @@ class CallbackSettings:
     per_host: int = 8  # attempts in flight to one host: a slow customer cannot take every slot
     read_count: int = 100  # stream entries (and due retries) taken per round
     poll_s: float = 0.2  # pause between rounds of the run loop
+    # Callbacks to loopback, private, link-local or reserved addresses are refused by default: a
+    # customer's URL must not reach our own network (SSRF). Tests and one-machine demos allow them.
+    allow_private: bool = False
 
     def __post_init__(self) -> None:
         for name in ("base_s", "cap_s", "max_age_s", "timeout_s", "poll_s"):

@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -38,7 +39,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from engine.callbacks.backoff import next_attempt_at
-from engine.callbacks.delivery import Delivery, Verdict, host_of, judge, url_problem
+from engine.callbacks.delivery import Delivery, Verdict, address_problem, host_of, judge, url_problem
 from engine.callbacks.payload import StatusEvent, new_event_id
 from engine.callbacks.settings import CallbackSettings
 from engine.callbacks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
@@ -365,8 +366,22 @@ class CallbackWorker:
             if self._hosts[host] <= 0:
                 del self._hosts[host]
 
+    async def _address_problem(self, url: str) -> str:
+        """Where the URL's host resolves, checked before anything is sent (a resolver failure is
+        not a refusal: the attempt fails and is retried). The HTTP client resolves again when it
+        connects, so a host that changes its answer in between (DNS rebinding) is not caught here;
+        an egress proxy is the complete answer."""
+        if self.settings.allow_private:
+            return ""
+        parts = urlsplit(url)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+        except OSError:
+            return ""
+        return address_problem([str(info[4][0]) for info in infos], allow_private=False)
+
     async def _attempt(self, d: Delivery, secret: str | None) -> None:
-        problem = url_problem(d.url)
+        problem = url_problem(d.url) or await self._address_problem(d.url)
         if problem:
             log.warning("callback %s (message %s) refused: %s", d.event_id, d.message_id, problem)
             await self._bury(d, problem, "refused_url")  # nothing was sent: no attempt counted

@@ -21,7 +21,7 @@ TENANT = "acme"
 SECRET = "9f86d081884c7d659a2feaa0c55ad015"
 T0 = 1_700_000_000.0
 # Short schedule, no jitter: attempts at 0, 1, 3, 5 s, then dead (the next would be 7 s > 5 s).
-FAST = CallbackSettings(base_s=1.0, cap_s=2.0, max_age_s=5.0, jitter=0.0, timeout_s=2.0)
+FAST = CallbackSettings(base_s=1.0, cap_s=2.0, max_age_s=5.0, jitter=0.0, timeout_s=2.0, allow_private=True)
 
 
 @dataclass

@@ -17,7 +17,9 @@ from engine.runtime.engine import spawn
 from tests.callbacks.receiver import Receiver
 from tests.callbacks.rig import SECRET, TENANT, rig
 
-SETTINGS = CallbackSettings(base_s=0.5, cap_s=1.0, max_age_s=5.0, timeout_s=2.0, poll_s=0.05)
+SETTINGS = CallbackSettings(
+    base_s=0.5, cap_s=1.0, max_age_s=5.0, timeout_s=2.0, poll_s=0.05, allow_private=True
+)
 
 
 @pytest.mark.usefixtures("ray_session")

@@ -262,3 +262,16 @@ def test_an_endpoint_that_never_answers_times_out_and_is_retried(redis_url: str)
             assert r.worker.stats()["delivered"] == 1
 
     asyncio.run(main())
+
+
+def test_a_url_reaching_our_own_network_is_refused_by_default(redis_url: str) -> None:
+    async def main() -> None:
+        async with Receiver() as rx, rig(redis_url, dataclasses.replace(FAST, allow_private=False)) as r:
+            await r.message(rx.url, S.SENT)  # a real server, but on loopback
+            await r.round()
+            dead = await r.worker.dead(TENANT, 10)
+            assert rx.hits == []  # nothing was sent
+            assert "127.0.0.1 is not public" in dead[0]["last_error"]
+            assert r.worker.stats()["refused_url"] == 1
+
+    asyncio.run(main())

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import ray
 
+from engine.callbacks.settings import CallbackSettings
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
@@ -58,6 +59,7 @@ def config(
         namespace=f"it-{secrets.token_hex(4)}",
         dispatch=dispatch,
         decision_log=decision_log,
+        callbacks=CallbackSettings(allow_private=True),  # the test's receivers listen on loopback
     )
 
 
