@@ -28,7 +28,7 @@ from engine.domain.clock import Clock, SystemClock
 from engine.infra.apikeys import ApiKeys
 from engine.infra.callbacks import DeadLetters
 from engine.infra.keys import Keys
-from engine.infra.store import Inbound, LaneStreams, MessageStore, connect
+from engine.infra.store import Inbound, MessageStore, connect
 from engine.routing.table import RouteTable, load_route_table
 from engine.runtime.adapters import secrets_of
 
@@ -88,15 +88,31 @@ def _too_large(ceiling: int) -> Problem:
 
 
 def _webhook_parsers(table: RouteTable | None) -> dict[str, Callable[..., Any]]:
-    """Signature-checking DLR parsers of the HTTP channels, by channel id."""
+    """Signature-checking DLR parsers of the HTTP channels, by channel id; the adapter's refusals
+    become problems (401 for a bad signature, 400 otherwise), anything else stays a bug."""
     if table is None:
         return {}
     parsers = {}
     for channel in table.channels:
         if channel.kind == "http":
             module = importlib.import_module("adapters.http")
-            parsers[channel.id] = module.webhook_parser(channel, secrets_of(channel))
+            parsers[channel.id] = _refusing(
+                module.webhook_parser(channel, secrets_of(channel)), module.WebhookError
+            )
     return parsers
+
+
+def _refusing(parse: Callable[..., Any], refusal: type[Exception]) -> Callable[..., Any]:
+    def parse_or_refuse(headers: dict[str, str], body: bytes, url: str) -> Any:
+        try:
+            return parse(headers, body, url)
+        except refusal as exc:
+            reason = str(getattr(exc, "reason", "malformed"))
+            log.warning("refused a delivery report webhook: %s", reason)
+            status = 401 if reason == "bad_signature" else 400
+            raise Problem(status, f"webhook_{reason}", f"delivery report refused: {reason}") from None
+
+    return parse_or_refuse
 
 
 def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
@@ -108,10 +124,10 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
         keys = Keys(settings.namespace)
         table = load_route_table(Path(settings.route_table)) if settings.route_table else None
         app.state.api = ApiState(
-            settings=settings, store=MessageStore(client, keys), streams=LaneStreams(client, keys),
+            settings=settings, store=MessageStore(client, keys),
             inbound=Inbound(client, keys), api_keys=ApiKeys(client, keys),
             resolver=DestinationResolver(OperatorTable.bundled()),
-            clock=clock, limiter=RateLimiter(settings.rate_per_s, clock), table=table,
+            clock=clock, limiter=RateLimiter(settings.rate_per_s, clock),
             webhook_parsers=_webhook_parsers(table), dead_letters=DeadLetters(client, keys, clock),
         )  # fmt: skip
         try:

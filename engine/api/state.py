@@ -19,8 +19,7 @@ from engine.infra.apikeys import ApiKeys
 from engine.infra.callbacks import DeadLetters
 from engine.infra.decision_log import load
 from engine.infra.quality import quality
-from engine.infra.store import Inbound, LaneStreams, MessageStore
-from engine.routing.table import RouteTable
+from engine.infra.store import Inbound, MessageStore
 
 QUALITY_TTL_S = 10.0  # the decision log is re-read at most this often
 AUTH_TTL_S = 30.0  # a verified key is trusted this long without asking Redis again
@@ -30,13 +29,11 @@ AUTH_TTL_S = 30.0  # a verified key is trusted this long without asking Redis ag
 class ApiState:
     settings: ApiSettings
     store: MessageStore
-    streams: LaneStreams
     inbound: Inbound
     api_keys: ApiKeys
     resolver: DestinationResolver
     clock: Clock
     limiter: RateLimiter
-    table: RouteTable | None
     dead_letters: DeadLetters
     webhook_parsers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     _quality: tuple[float, pd.DataFrame, pd.DataFrame] | None = None
