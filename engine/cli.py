@@ -222,7 +222,7 @@ def _demo(args: argparse.Namespace) -> int:
     _check_policies([config.policy])
     console = Console()
     plan = DemoPlan(duration_s=args.duration, rate_per_s=args.rate,
-                    outage_at_s=args.duration * 0.25, outage_for_s=args.duration * 0.25)  # fmt: skip
+                    outage_at_s=args.duration * 0.25, outage_for_s=args.duration * 0.2)  # fmt: skip
 
     async def run() -> None:
         demo = Demo(config, plan, console, on_started=lambda e: _demo_api(args, e, table, console, api))
