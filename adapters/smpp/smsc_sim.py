@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 from typing import Any
 
 from adapters.smpp.smsc_server import SmscCounters, SmscSimulator
@@ -36,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--host", default=defaults.host, help="address to listen on (default: loopback only)")
     add("--port", type=_port, default=defaults.port, help=f"TCP port (default {defaults.port}; 0: any free)")
     add("--system-id", default=defaults.system_id, help="system_id a bind must present")
-    add("--password", default=defaults.password, help="password a bind must present")
+    add("--password", default=defaults.password, help="password a bind must present (visible in ps)")
+    add("--password-env", metavar="VAR", help="read the password from this environment variable instead")
     add("--mode", type=Mode, choices=list(Mode), default=Mode.HEALTHY, help="misbehaviour preset")
     add("--message-id", type=IdFormat, choices=list(IdFormat), default=defaults.message_id_format,
         help="base of the ids in submit_sm_resp")  # fmt: skip
@@ -53,12 +55,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--status-every", type=_positive, default=5.0, help="seconds between status lines (default 5)")
 
 
+def _password(args: argparse.Namespace) -> str:
+    name = getattr(args, "password_env", None)
+    if not name:
+        return str(args.password)
+    if name not in os.environ:
+        raise A2PError(f"--password-env: environment variable {name} is not set")
+    return os.environ[name]
+
+
 def settings_from(args: argparse.Namespace) -> SmscSettings:
     overrides: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "system_id": args.system_id,
-        "password": args.password,
+        "password": _password(args),
         "message_id_format": args.message_id,
         "receipt_text_id_format": args.receipt_id,
     }

@@ -83,3 +83,11 @@ def test_the_command_serves_prints_status_and_stops_on_ctrl_c() -> None:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "enquire_links=1" in out.splitlines()[-1]
+
+
+def test_the_password_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A2P_TEST_SMSC_PASSWORD", "from-env")
+    assert settings_from(parse("--password-env", "A2P_TEST_SMSC_PASSWORD")).password == "from-env"
+    monkeypatch.delenv("A2P_TEST_SMSC_PASSWORD")
+    with pytest.raises(A2PError, match="A2P_TEST_SMSC_PASSWORD is not set"):
+        settings_from(parse("--password-env", "A2P_TEST_SMSC_PASSWORD"))
