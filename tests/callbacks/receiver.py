@@ -52,9 +52,14 @@ class Receiver:
         assert self._server is not None
         self._server.close()
         self.gate.set()
-        for task in self._connections:
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        # A connection accepted just before close() starts its task a loop turn later: a few
+        # rounds catch it, so its transport is closed rather than left to the garbage collector.
+        for _ in range(3):
+            await asyncio.sleep(0)
+            tasks = list(self._connections)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         await self._server.wait_closed()
 
     async def wait_for(self, count: int, timeout_s: float = 5.0) -> None:
