@@ -76,4 +76,4 @@ def test_a_message_sent_over_http_is_delivered_and_explained(tmp_path: Path) -> 
     assert message["price"] > 0
     assert 'a2p_messages_final_total{status="delivered"} 1.0' in metrics
     assert 'a2p_channel_circuit{channel="fast-a",state="closed"} 1.0' in metrics
-    assert isinstance(quality["rows"], list)
+    assert {row["channel"] for row in quality["rows"]} <= {"fast-a", "fast-b"}  # may lag the log
