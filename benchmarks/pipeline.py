@@ -249,10 +249,7 @@ async def read_back(store: MessageStore, ids: Sequence[str]) -> list[list[str | 
     fields = ("status", "created_at", "submitted_at", "status_at")
     out: list[list[str | None]] = []
     for i in range(0, len(ids), 10_000):
-        pipe = store.client.pipeline(transaction=False)
-        for mid in ids[i : i + 10_000]:
-            pipe.hmget(store.keys.message(mid), fields)
-        out += await pipe.execute()
+        out += [[(r or {}).get(f) for f in fields] for r in await store.fetch(ids[i : i + 10_000])]
     return out
 
 

@@ -30,7 +30,8 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
 from engine.domain.types import Destination
 from engine.errors import InvalidNumberError
-from engine.infra.store import Change, LaneStreams, MessageStore, Record
+from engine.infra.records import Record
+from engine.infra.store import Change, LaneStreams, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
 from engine.text.segments import split

@@ -21,7 +21,8 @@ from engine.dlr import ParkedReceipts, SentRecord, StatusUpdate, correlate, expi
 from engine.domain.clock import Clock
 from engine.domain.enums import MessageStatus
 from engine.domain.messages import Receipt, ReceiptStatus
-from engine.infra.store import Change, Conversion, Inbound, MessageStore, Record
+from engine.infra.records import Record
+from engine.infra.store import Change, Conversion, Inbound, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ redis-py spends about 25 µs of Python per command even in a pipeline (packing e
 parsing each reply, arming a timeout per read): at a dozen commands per message that capped the
 engine near 2,000 messages/s whatever Redis could do. A :class:`Batch` is sent instead as one JSON
 argument to a tiny Lua script that runs the commands inside Redis, so the client's cost is one
-``json.dumps`` (C code) and one reply. A script runs atomically: no other client sees half a batch.
+``orjson.dumps`` and one reply (the standard library's encoder took 2.6 µs per accepted message,
+orjson a tenth of that). A script runs atomically: no other client sees half a batch.
 A failing command stops the script, and the commands before it stay applied (Redis has no rollback),
 so batches hold only commands that cannot fail on well-formed keys.
 
@@ -14,9 +15,9 @@ given by URL), not for Redis Cluster, which would need hash-tagged keys per batc
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 RUN = """
@@ -95,7 +96,6 @@ class Runner:
         """Each command's reply when ``replies``; otherwise an empty list."""
         if not batch.commands:
             return []
-        # ensure_ascii=False: UTF-8 passes through untouched instead of as \\u escapes to re-decode.
-        payload = json.dumps(batch.commands, ensure_ascii=False, separators=(",", ":"))
+        payload = orjson.dumps(batch.commands)  # UTF-8 as is, no \u escapes for Lua to decode
         out: Any = await self._script(args=[payload, "1" if replies else "0"])
         return list(out) if replies else []

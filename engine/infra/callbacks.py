@@ -46,6 +46,7 @@ from engine.callbacks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from engine.domain.clock import Clock
 from engine.infra.batch import Batch, Runner
 from engine.infra.keys import CALLBACK_GROUP, Keys
+from engine.infra.records import read_record
 
 log = logging.getLogger(__name__)
 HttpClientFactory = Callable[[], httpx.AsyncClient]
@@ -249,7 +250,7 @@ class CallbackWorker:
         for i, (entry_id, fields) in enumerate(entries):
             sequence, row = replies[2 * i], replies[2 * i + 1]
             if sequence is not None and row and "status" in fields and "at" in fields:
-                record = dict(zip(row[::2], row[1::2], strict=True))
+                record = read_record(row) or {}
                 delivery = self._delivery(record, fields, int(sequence), now)
                 store.add("SET", self.keys.callback_delivery(delivery.event_id), delivery.to_json())
                 store.add("ZADD", retry, repr(now), delivery.event_id)

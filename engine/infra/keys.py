@@ -19,7 +19,8 @@ class Keys:
         return f"{self.namespace}:msg:{message_id}"
 
     def history(self, message_id: str) -> str:
-        """List: the timestamped status history, one JSON object per change."""
+        """List: the timestamped status history, one JSON object per change after the first two
+        (``accepted`` and ``queued``/``scheduled``, implied by the record: see ``records``)."""
         return f"{self.namespace}:hist:{message_id}"
 
     def lane(self, lane: Lane) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -24,8 +25,8 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.infra.batch import Batch, Runner
 from engine.infra.keys import DISPATCH_GROUP, INBOUND_GROUP, Keys
+from engine.infra.records import Record, implied_history, read_record, stored_fields
 
-Record = dict[str, str]
 # redis-py's reply types are unions of every possible shape; clients here decode to str, so replies
 # are taken as Any at the call and given their real shape right away.
 Reply = Any
@@ -43,23 +44,6 @@ class Change:
     fields: Mapping[str, str] | None = None
     note: str = ""
     replaces: MessageStatus | None = None  # a final status this one corrects (a late receipt)
-
-
-OPTIONAL_FIELDS = frozenset({"client_ref", "callback", "metadata", "send_at", "max_price"})
-
-
-def _record(m: NewMessage) -> Record:
-    status = MessageStatus.QUEUED if m.send_at is None else MessageStatus.SCHEDULED
-    record = {
-        "id": m.id, "tenant": m.tenant, "to": m.to, "from": m.sender, "body": m.body,
-        "lane": m.lane.label, "client_ref": m.client_ref, "validity_s": repr(m.validity_s),
-        "created_at": repr(m.created_at), "status": status.value, "attempts": "0",
-        "callback": m.callback, "metadata": m.metadata,
-        "send_at": "" if m.send_at is None else repr(m.send_at),
-        "max_price": "" if m.max_price is None else repr(m.max_price),
-    }  # fmt: skip
-    # Absent rather than empty: a status change emits a callback event only `IFHAS callback`.
-    return {k: v for k, v in record.items() if v or k not in OPTIONAL_FIELDS}
 
 
 def _flat(fields: Mapping[str, str]) -> list[str]:
@@ -97,45 +81,53 @@ class MessageStore:
         """
         batch = Batch()
         counts: Counter[str] = Counter()
+        indexed: dict[str, list[str]] = {}  # the tenant index, one ZADD per tenant per batch
+        replied: list[int | None] = []  # where a message's idempotency reply is, if it has a key
         for m in messages:
-            if m.idempotency is not None:  # a repeat skips its writes, counter included
+            if m.idempotency is not None:  # a repeat skips its writes, counter and index included
                 key, fingerprint = m.idempotency
                 idem = self.keys.idempotency(m.tenant, key)
-                batch.add_unless(idem, 6)
+                replied.append(len(batch))
+                batch.add_unless(idem, 5)
                 batch.add("SET", idem, f"{m.id} {fingerprint}", "EX", str(IDEMPOTENCY_TTL_S))
                 batch.add("HINCRBY", self.keys.counters(), f"accepted:{m.lane.label}", "1")
+                batch.add("ZADD", self.keys.tenant_messages(m.tenant), repr(m.created_at), m.id)
             else:
+                replied.append(None)
                 counts[f"accepted:{m.lane.label}"] += 1
-            batch.add("HSET", self.keys.message(m.id), *_flat(_record(m)))
-            first = MessageStatus.QUEUED if m.send_at is None else MessageStatus.SCHEDULED
-            accepted, then = _event(MessageStatus.ACCEPTED, m.created_at), _event(first, m.created_at)
-            batch.add("RPUSH", self.keys.history(m.id), accepted, then)
-            batch.add("ZADD", self.keys.tenant_messages(m.tenant), repr(m.created_at), m.id)
+                indexed.setdefault(m.tenant, []).extend((repr(m.created_at), m.id))
+            batch.add("HSET", self.keys.message(m.id), *stored_fields(m))
             if m.send_at is None:
                 batch.add("XADD", self.keys.lane(m.lane), "*", "id", m.id)
             else:
                 batch.add("ZADD", self.keys.scheduled(), repr(m.send_at), m.id)
+        for tenant, pairs in indexed.items():
+            batch.add("ZADD", self.keys.tenant_messages(tenant), *pairs)
         for name, count in counts.items():
             batch.add("HINCRBY", self.keys.counters(), name, str(count))
-        replies = await self.batches.run(batch, replies=True)
-        out: list[str | None] = []
-        at = 0
-        for m in messages:
-            out.append(replies[at] if m.idempotency is not None else None)
-            at += 7 if m.idempotency is not None else 4
-        return out
+        replies = await self.batches.run(batch, replies=any(r is not None for r in replied))
+        return [None if at is None else replies[at] for at in replied]
 
     async def fetch(self, ids: Sequence[str]) -> list[Record | None]:
         batch = Batch()
         for mid in ids:
             batch.add("HGETALL", self.keys.message(mid))
         rows = await self.batches.run(batch, replies=True)
-        # Inside a script HGETALL answers a flat [field, value, ...] list.
-        return [dict(zip(row[::2], row[1::2], strict=True)) if row else None for row in rows]
+        return [read_record(row) for row in rows]  # a script's HGETALL answers a flat list
 
-    async def history(self, message_id: str) -> list[dict[str, object]]:
-        raw: Reply = await self.client.lrange(self.keys.history(message_id), 0, -1)
-        return [json.loads(item) for item in raw]
+    async def history(self, record: Record) -> list[dict[str, object]]:
+        return (await self.histories([record]))[0]
+
+    async def histories(self, records: Sequence[Record]) -> list[list[dict[str, object]]]:
+        """Each message's timestamped status history, oldest first."""
+        batch = Batch()
+        for record in records:
+            batch.add("LRANGE", self.keys.history(record["id"]), "0", "-1")
+        rows = await self.batches.run(batch, replies=True)
+        return [
+            [*implied_history(record), *(orjson.loads(item) for item in row)]
+            for record, row in zip(records, rows, strict=True)
+        ]
 
     async def apply(self, changes: Sequence[Change], callbacks: AbstractSet[str] | None = None) -> None:
         """Write changes; status changes also become callback events for messages that asked.

@@ -21,7 +21,7 @@ from rich.table import Table
 from adapters.simulated import Behaviour, preset
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
-from engine.infra.store import Record
+from engine.infra.records import Record
 from engine.runtime.engine import Engine, EngineConfig
 from engine.runtime.traffic import messages, mobile_numbers
 

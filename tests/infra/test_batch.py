@@ -56,7 +56,7 @@ def test_changes_append_history_and_count_each_final_once(redis_url: str) -> Non
             await store.accept([NewMessage("m", "t", "+2348030000000", "ACME", "hi", Lane.OTP, 1.0)])
             await store.apply([Change("m", 2.0, MessageStatus.UNKNOWN, note='no "receipt"')])
             await store.apply([Change("m", 3.0, MessageStatus.DELIVERED, replaces=MessageStatus.UNKNOWN)])
-            history = [str(e["status"]) for e in await store.history("m")]
+            history = [str(e["status"]) for e in await store.history((await store.fetch(["m"]))[0] or {})]
             record = (await store.fetch(["m"]))[0] or {}
             return history, await store.counters(), record["status"]
 
@@ -117,7 +117,7 @@ def test_due_scheduled_messages_enter_their_lane_and_canceled_ones_never(redis_u
             moved = await store.release_due(now=60.0)
             records = await store.fetch(["due", "later", "dropped"])
             depth: int = await store.client.xlen(store.keys.lane(Lane.OTP))
-            history = [str(e["status"]) for e in await store.history("due")]
+            history = [str(e["status"]) for e in await store.history((await store.fetch(["due"]))[0] or {})]
             return moved, {r["id"]: r["status"] for r in records if r}, depth, history
 
     moved, statuses, depth, history = asyncio.run(scenario())

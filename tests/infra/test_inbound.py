@@ -51,7 +51,7 @@ def test_a_conversion_corrects_unknown_and_teaches_the_router_once(redis_url: st
             await processor.tick()
             await inbound.push([Conversion("m", 11.0)])
             await processor.tick()
-            history = [str(e["status"]) for e in await store.history("m")]
+            history = [str(e["status"]) for e in await store.history((await store.fetch(["m"]))[0] or {})]
             return history, await store.counters(), router.feedback_batches
 
     history, counters, feedback = asyncio.run(scenario())

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import ray
@@ -164,11 +162,9 @@ class EngineRun:
         return [r for r in found if r is not None]
 
     async def histories(self, ids: Sequence[str]) -> dict[str, list[dict[str, object]]]:
-        pipe = self.engine.store.client.pipeline(transaction=False)
-        for mid in ids:
-            pipe.lrange(self.engine.keys.history(mid), 0, -1)
-        rows: list[Any] = await pipe.execute()
-        return {mid: [json.loads(e) for e in row] for mid, row in zip(ids, rows, strict=True)}
+        records = [r for r in await self.engine.store.fetch(ids) if r is not None]
+        assert len(records) == len(ids), "a message has no record"
+        return dict(zip(ids, await self.engine.store.histories(records), strict=True))
 
     async def status_counts(self, ids: Sequence[str]) -> Counter[str]:
         return Counter(r["status"] for r in await self.records(ids))

@@ -57,7 +57,7 @@ async def send(  # noqa: PLR0917 (FastAPI injects by parameter)
 async def get_message(message_id: str, state: State, tenant: Tenant) -> Any:
     """Status, history, segments, price, error, and the routing decision with its alternatives."""
     record = await _own(state, tenant, message_id)
-    return to_public(record, await state.store.history(message_id))
+    return to_public(record, await state.store.history(record))
 
 
 def _cursor(raw: str | None) -> tuple[float, str] | None:
@@ -120,7 +120,8 @@ async def cancel(message_id: str, state: State, tenant: Tenant) -> Any:
         raise Problem(
             409, "not_cancelable", f"message is {record['status']}; only scheduled messages can be canceled"
         )
-    return to_public(await _own(state, tenant, message_id), await state.store.history(message_id))
+    record = await _own(state, tenant, message_id)
+    return to_public(record, await state.store.history(record))
 
 
 @router.post("/{message_id}/conversion", status_code=202)

@@ -1,0 +1,74 @@
+"""How a message is laid out in its Redis hash, and how a hash is read back as a flat record.
+
+What never changes after acceptance (number, sender, body, lane, times, tenant...) is one JSON field,
+``m``; what changes (status, channel, provider ids...) are fields of their own, so a status change
+rewrites a few small fields and never the body. One field instead of a dozen halves what Redis
+spends accepting a message (measured: 14.5 → 8 µs of redis-server CPU per message with the tenant
+index batched too), since a script pays per argument to parse, store and append to the AOF.
+``callback`` stays a field of its own: scripts check it (``IFHAS``) to emit callback events.
+
+Readers never see the layout: :func:`read_record` gives the flat ``dict[str, str]`` every module
+works with.
+
+The first two history entries (``accepted`` and ``queued`` or ``scheduled``, both at
+``created_at``) are implied by the record rather than written to the history list: every message
+has them, and not writing them saves a command per message on the accept path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from engine.domain.enums import MessageStatus
+from engine.domain.messages import NewMessage
+
+Record = dict[str, str]
+IMMUTABLE = "m"
+
+
+def first_status(m: NewMessage) -> MessageStatus:
+    return MessageStatus.QUEUED if m.send_at is None else MessageStatus.SCHEDULED
+
+
+def stored_fields(m: NewMessage) -> list[str]:
+    """The new message's hash as a flat ``[field, value, ...]`` list for HSET."""
+    immutable = {
+        "id": m.id, "tenant": m.tenant, "to": m.to, "from": m.sender, "body": m.body,
+        "lane": m.lane.label, "validity_s": repr(m.validity_s), "created_at": repr(m.created_at),
+    }  # fmt: skip
+    # Optional fields are absent rather than empty.
+    if m.client_ref:
+        immutable["client_ref"] = m.client_ref
+    if m.metadata:
+        immutable["metadata"] = m.metadata
+    if m.send_at is not None:
+        immutable["send_at"] = repr(m.send_at)
+    if m.max_price is not None:
+        immutable["max_price"] = repr(m.max_price)
+    fields = [IMMUTABLE, orjson.dumps(immutable).decode(), "status", first_status(m).value]
+    if m.callback:
+        fields += ["callback", m.callback]
+    return fields
+
+
+def read_record(flat: Sequence[str]) -> Record | None:
+    """A hash read as ``[field, value, ...]`` (HGETALL inside a script) as one flat record."""
+    if not flat:
+        return None
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    immutable = fields.pop(IMMUTABLE, None)
+    if immutable is None:
+        return fields
+    record: Record = orjson.loads(immutable)
+    record.update(fields)
+    return record
+
+
+def implied_history(record: Record) -> list[dict[str, Any]]:
+    """The entries every message starts with, which are not stored (see the module docstring)."""
+    at = float(record["created_at"])
+    first = MessageStatus.SCHEDULED if record.get("send_at") else MessageStatus.QUEUED
+    return [{"status": MessageStatus.ACCEPTED.value, "at": at}, {"status": first.value, "at": at}]
