@@ -5,8 +5,10 @@ Zero loss and zero duplicates rest on three rules:
 1. A stream entry is acknowledged only after its message reached a status from which nothing more
    is to be done here (sent, or a final status). A dispatcher that dies leaves its entries pending
    in the consumer group; its successor (or a peer, via XAUTOCLAIM) processes them again.
-2. A message is marked ``sending`` before it is handed to a channel. Finding it ``sending`` again
-   means the submit's outcome is unknown: it becomes ``unknown`` and is never resent blindly.
+2. The messages of a batch are journaled as ``sending`` (one write per batch) before any is handed
+   to a channel, and the journal is cleared in the same write as their outcomes. A message found
+   again while still in a journal (its dispatcher died mid-submit) has an unknown outcome: it
+   becomes ``unknown`` and is never resent blindly.
 3. Failover keeps the message id; a channel that refused a message is avoided for it next time.
    A throttle ("slow down") is not a refusal: the channel is avoided for the rest of this round
    only, and a message that every route throttled goes back to the tail of its lane, not to
@@ -19,6 +21,7 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +105,9 @@ class Dispatcher:
         count = self.settings.batch_size
         own = await self.streams.own_pending(self.lane, self.consumer, count)
         claimed = await self.streams.claim(self.lane, self.consumer, self.settings.claim_idle_ms, count)
-        return await self.process(own + claimed)
+        processed = await self.process(own + claimed, redelivered=True)
+        await self.store.clear_sending(self.lane, self.consumer)  # what it listed is settled now
+        return processed
 
     async def step(self) -> int:
         entries = await self.streams.read(
@@ -118,22 +123,26 @@ class Dispatcher:
             await self.step()
             if self.clock.now() >= next_claim:  # a peer that died for good leaves its entries pending
                 count, idle = self.settings.batch_size, self.settings.claim_idle_ms
-                await self.process(await self.streams.claim(self.lane, self.consumer, idle, count))
+                claimed = await self.streams.claim(self.lane, self.consumer, idle, count)
+                await self.process(claimed, redelivered=True)
                 next_claim = self.clock.now() + every_s
 
     # -- one batch -----------------------------------------------------------------------------
 
-    async def process(self, entries: Sequence[tuple[str, str]]) -> int:
+    async def process(self, entries: Sequence[tuple[str, str]], *, redelivered: bool = False) -> int:
+        """One batch of entries. ``redelivered``: they were read before, by this dispatcher before
+        a restart or by a dead peer, so some may be in a ``sending`` journal (rule 2)."""
         if not entries:
             return 0
         now = self.clock.now()
         records = await self.store.fetch([mid for _, mid in entries])
+        in_flight = await self.store.in_flight(self.lane) if redelivered else set()
         self._callbacks = {r["id"] for r in records if r is not None and r.get("callback")}
         changes: list[Change] = []
         ack: list[str] = []
         jobs: list[_Job] = []
         for (entry, mid), record in zip(entries, records, strict=True):
-            job = self._triage(entry, mid, record, now, changes=changes, ack=ack)
+            job = self._triage(entry, mid, record, now, changes=changes, ack=ack, in_flight=in_flight)
             if job is not None:
                 jobs.append(job)
         await self.store.apply(changes, self._callbacks)
@@ -152,6 +161,7 @@ class Dispatcher:
         *,
         changes: list[Change],
         ack: list[str],
+        in_flight: AbstractSet[str],
     ) -> _Job | None:
         """Decide what a stream entry needs; None when nothing is left to do but acknowledge it."""
         if record is None:
@@ -161,7 +171,7 @@ class Dispatcher:
         if status in FINAL_OR_SENT:
             ack.append(entry)
             return None
-        if status is MessageStatus.SENDING:
+        if status is MessageStatus.SENDING or mid in in_flight:
             note = "submit outcome unknown (dispatcher restarted mid-submit); not resent"
             changes.append(Change(mid, now, MessageStatus.UNKNOWN, note=note))
             ack.append(entry)
@@ -229,16 +239,17 @@ class Dispatcher:
         choices = await self.router.route([j.destination for j in jobs], lanes, avoid)
         routable = [(j, c) for j, c in zip(jobs, choices, strict=True) if c.channel is not None]
         retry = [j for j, c in zip(jobs, choices, strict=True) if c.channel is None]
-        # Rule 2: `sending` is durable before any channel sees the message.
-        sending = [self._sending(j, c, now, attempt) for j, c in routable]
-        await self.store.apply(sending, self._callbacks)
+        # Rule 2: the journal is durable before any channel sees the messages. Their `sending`
+        # status (with the decision) is written with their outcomes.
+        changes = [self._sending(j, c, now, attempt) for j, c in routable]
+        if routable:
+            await self.store.mark_sending(self.lane, self.consumer, [j.record["id"] for j, _ in routable])
         if self.on_decided:
             self.on_decided([Decided(j.record["id"], self.lane, c, now, attempt) for j, c in routable])
         by_channel: dict[str, list[tuple[_Job, Choice]]] = defaultdict(list)
         for job, choice in routable:
             by_channel[str(choice.channel)].append((job, choice))
         outcomes = await asyncio.gather(*(self._submit(ch, pairs) for ch, pairs in by_channel.items()))
-        changes: list[Change] = []
         sent: list[tuple[str, Sequence[str], str, float]] = []
         events: list[tuple[int, int, float]] = []  # (kind, arm, at)
         for channel, pairs, results, answered in outcomes:
@@ -275,10 +286,9 @@ class Dispatcher:
                     if error is not None and not error.throttled:
                         events.append((FeedbackKind.FAILED, choice.arm, t))
                     retry.append(job)
-        # `sent` first, then the index: a receipt can only be matched to a message already `sent`,
-        # so a fast receipt's `delivered` is never overwritten by a late `sent`.
-        await self.store.apply(changes, self._callbacks)
-        await self.store.index_sent(sent)
+        # `sent` and its index in one write: a receipt can only be matched to a message already
+        # `sent`, so a fast receipt's `delivered` is never overwritten by a late `sent`.
+        await self.store.apply(changes, self._callbacks, sent=sent, sending_done=(self.lane, self.consumer))
         self._outcomes(changes, {j.record["id"]: c.price * j.parts for j, c in routable})
         if events:
             kind, arm, at = (np.array(col) for col in zip(*events, strict=True))

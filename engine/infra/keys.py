@@ -27,6 +27,10 @@ class Keys:
         """Stream: messages waiting to be routed in one lane."""
         return f"{self.namespace}:lane:{lane.label}"
 
+    def sending(self, lane: Lane) -> str:
+        """Hash: per dispatcher (consumer) of a lane, the ids it is submitting right now, comma-joined."""
+        return f"{self.namespace}:sending:{lane.label}"
+
     def provider_id(self, channel: str, form: str) -> str:
         """String: our message id for one form of a channel's provider id."""
         return f"{self.namespace}:pid:{channel}:{form}"

@@ -31,6 +31,7 @@ from engine.infra.records import Record, implied_history, read_record, stored_fi
 # are taken as Any at the call and given their real shape right away.
 Reply = Any
 PROVIDER_ID_TTL_S = 3 * 86_400
+MAX_ARGS = 4_000  # per command, even and below Lua's unpack limit (8,000 values)
 IDEMPOTENCY_TTL_S = 86_400  # as long as Stripe's and Twilio's: a client retries within a day
 
 
@@ -102,7 +103,8 @@ class MessageStore:
             else:
                 batch.add("ZADD", self.keys.scheduled(), repr(m.send_at), m.id)
         for tenant, pairs in indexed.items():
-            batch.add("ZADD", self.keys.tenant_messages(tenant), *pairs)
+            for i in range(0, len(pairs), MAX_ARGS):
+                batch.add("ZADD", self.keys.tenant_messages(tenant), *pairs[i : i + MAX_ARGS])
         for name, count in counts.items():
             batch.add("HINCRBY", self.keys.counters(), name, str(count))
         replies = await self.batches.run(batch, replies=any(r is not None for r in replied))
@@ -129,20 +131,33 @@ class MessageStore:
             for record, row in zip(records, rows, strict=True)
         ]
 
-    async def apply(self, changes: Sequence[Change], callbacks: AbstractSet[str] | None = None) -> None:
+    async def apply(
+        self,
+        changes: Sequence[Change],
+        callbacks: AbstractSet[str] | None = None,
+        *,
+        sent: Sequence[tuple[str, Sequence[str], str, float]] = (),
+        sending_done: tuple[Lane, str] | None = None,
+    ) -> None:
         """Write changes; status changes also become callback events for messages that asked.
 
         ``callbacks``: the ids among ``changes`` known to have a ``status_callback`` (a caller that
-        holds the records knows); None makes Redis check each record.
+        holds the records knows); None makes Redis check each record. Successive changes of one
+        message are written as one HSET and one RPUSH. ``sent`` is indexed as by :meth:`index_sent`,
+        after the changes; ``sending_done`` clears that ``(lane, consumer)``'s :meth:`mark_sending`
+        journal, in the same script: the outcomes and the end of the journal are one atomic write.
         """
         batch = Batch()
         finals: Counter[str] = Counter()
+        merged: dict[str, tuple[dict[str, str], list[str]]] = {}
         for c in changes:
-            fields: dict[str, str] = dict(c.fields or {})
+            fields, events = merged.setdefault(c.message_id, ({}, []))
+            if c.fields:
+                fields.update(c.fields)
             if c.status is not None:
                 fields["status"] = c.status.value
                 fields["status_at"] = repr(c.at)
-                batch.add("RPUSH", self.keys.history(c.message_id), _event(c.status, c.at, c.note))
+                events.append(_event(c.status, c.at, c.note))
                 if callbacks is None:
                     self._notify(batch, c.message_id, c.status, c.at)
                 elif c.message_id in callbacks:
@@ -151,21 +166,48 @@ class MessageStore:
                     finals[f"final:{c.status.value}"] += 1
                 if c.replaces is not None:  # a message is counted under one final status only
                     finals[f"final:{c.replaces.value}"] -= 1
+        for message_id, (fields, events) in merged.items():
+            if events:
+                batch.add("RPUSH", self.keys.history(message_id), *events)
             if fields:
-                batch.add("HSET", self.keys.message(c.message_id), *_flat(fields))
+                batch.add("HSET", self.keys.message(message_id), *_flat(fields))
         for name, count in finals.items():  # one counter update per status, not per message
             batch.add("HINCRBY", self.keys.counters(), name, str(count))
+        self._index(batch, sent)
+        if sending_done is not None:
+            lane, consumer = sending_done
+            batch.add("HDEL", self.keys.sending(lane), consumer)
         await self.batches.run(batch)
+
+    async def mark_sending(self, lane: Lane, consumer: str, message_ids: Sequence[str]) -> None:
+        """Journal the messages a dispatcher is about to hand to channels: one write per batch.
+
+        Until :meth:`apply` with ``sending_done`` records their outcomes, a message listed here and
+        found again (the dispatcher died mid-submit) may have been sent: see :meth:`in_flight`.
+        Their history shows ``sending`` once the outcome is written with it.
+        """
+        await self.client.hset(self.keys.sending(lane), consumer, ",".join(message_ids))
+
+    async def clear_sending(self, lane: Lane, consumer: str) -> None:
+        await self.client.hdel(self.keys.sending(lane), consumer)
+
+    async def in_flight(self, lane: Lane) -> set[str]:
+        """Ids journaled as being submitted by any dispatcher of the lane and not settled since."""
+        journals: Reply = await self.client.hvals(self.keys.sending(lane))
+        return {mid for ids in journals for mid in str(ids).split(",") if mid}
 
     async def index_sent(self, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
         """Remember ``(channel, provider_ids, message_id, receipt_deadline)`` for correlation."""
         batch = Batch()
+        self._index(batch, entries)
+        await self.batches.run(batch)
+
+    def _index(self, batch: Batch, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
         ttl = str(PROVIDER_ID_TTL_S)
         for channel, provider_ids, message_id, deadline in entries:
             for pid in provider_ids:  # one form indexed; a lookup tries every form of the receipt's id
                 batch.add("SET", self.keys.provider_id(channel, canonical_id(pid)), message_id, "EX", ttl)
             batch.add("ZADD", self.keys.deadlines(), repr(deadline), message_id)
-        await self.batches.run(batch)
 
     async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[str | None]:
         """Our message id for each ``(channel, provider_id)``, trying every form of the id."""

@@ -124,3 +124,19 @@ def test_due_scheduled_messages_enter_their_lane_and_canceled_ones_never(redis_u
     assert (moved, depth) == (1, 1)
     assert statuses == {"due": "queued", "later": "scheduled", "dropped": "canceled"}
     assert history == ["accepted", "scheduled", "queued"]
+
+
+def test_the_largest_batch_the_api_takes_is_accepted_and_indexed_in_one_call(redis_url: str) -> None:
+    """5,000 messages of one tenant: more index entries than one Lua call can unpack at once."""
+
+    async def scenario() -> tuple[int, int, dict[str, int]]:
+        async with open_store(redis_url) as store:
+            await store.accept(
+                [NewMessage(f"m{i}", "t", NG, "ACME", "hi", Lane.OTP, float(i)) for i in range(5_000)]
+            )
+            indexed: int = await store.client.zcard(store.keys.tenant_messages("t"))
+            queued: int = await store.client.xlen(store.keys.lane(Lane.OTP))
+            return indexed, queued, await store.counters()
+
+    indexed, queued, counters = asyncio.run(scenario())
+    assert (indexed, queued, counters["accepted"]) == (5_000, 5_000, 5_000)
