@@ -18,13 +18,13 @@ Zero loss and zero duplicates rest on three rules:
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 
 from engine.destinations.resolver import DestinationResolver
 from engine.dispatch.ports import ChannelPort, ChannelUnavailableError, Outcome, OutcomeHook, RouterPort
@@ -263,15 +263,10 @@ class Dispatcher:
                     changes.append(Change(mid, t, MessageStatus.UNKNOWN, fields, f"{why}; outcome unknown"))
                     done.append(job.entry)
                 elif result.accepted:
-                    pids = (result.provider_id or "").split(",")
-                    changes.append(
-                        Change(
-                            mid,
-                            t,
-                            MessageStatus.SENT,
-                            {"provider_ids": ",".join(pids), "submitted_at": repr(t)},
-                        )
-                    )
+                    provider_ids = result.provider_id or ""
+                    fields = {"provider_ids": provider_ids, "submitted_at": repr(t)}
+                    changes.append(Change(mid, t, MessageStatus.SENT, fields))
+                    pids = provider_ids.split(",")
                     sent.append((channel, pids, mid, t + self.settings.receipt_timeout_s))
                     events.append((FeedbackKind.SUBMITTED, choice.arm, t))
                     done.append(job.entry)
@@ -306,7 +301,7 @@ class Dispatcher:
         fields = {
             "channel": str(choice.channel), "arm": str(choice.arm), "price": repr(choice.price * job.parts),
             "parts": str(job.parts), "country": job.destination.country,
-            "operator": job.destination.operator or "", "decision": json.dumps(decision),
+            "operator": job.destination.operator or "", "decision": orjson.dumps(decision).decode(),
             "attempts": str(attempt + 1),
         }  # fmt: skip
         return Change(job.record["id"], now, MessageStatus.SENDING, fields, f"via {choice.channel}")

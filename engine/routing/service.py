@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.domain.clock import Clock
+from engine.domain.pickling import by_fields
 from engine.domain.types import Destination
 from engine.policies.batches import FeedbackBatch, RequestBatch
 from engine.policies.economics import Economics
@@ -25,6 +26,7 @@ from engine.routing.router import Router
 from engine.routing.table import RouteTable
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Choice:
     """One routing decision, with its reasons."""
@@ -67,22 +69,29 @@ class RouterService:
         requests = RequestBatch(self.router.clock.now(), contexts, lanes, blocked)
         decision = self.router.policy.decide(requests)
         cand, valid = self.space.candidates(contexts)
-        names, price = self.space.routes, self.space.price
+        names = self.space.routes
+        route_of = [names[r] for r in self.space.arm_route.tolist()]
+        price = self.space.price.tolist()
+        # Plain lists and one tuple of alternatives per context: numpy indexing per message cost
+        # more than the policy's whole decision.
+        considered: dict[int, tuple[tuple[str, float], ...]] = {}
         choices = []
-        for i, arm in enumerate(decision.arm.tolist()):
-            considered = tuple((names[self.space.arm_route[a]], float(price[a])) for a in cand[i][valid[i]])
+        for i, (arm, context, propensity, score, explored) in enumerate(
+            zip(
+                decision.arm.tolist(), contexts.tolist(), decision.propensity.tolist(),
+                decision.score.tolist(), decision.explored.tolist(), strict=True,
+            )
+        ):  # fmt: skip
+            alternatives = considered.get(context)
+            if alternatives is None:
+                alternatives = tuple((route_of[a], price[a]) for a in cand[i][valid[i]].tolist())
+                considered[context] = alternatives
             choices.append(
                 Choice(
-                    channel=names[self.space.arm_route[arm]] if arm >= 0 else None,
-                    arm=arm,
-                    price=float(price[arm]) if arm >= 0 else 0.0,
-                    propensity=float(decision.propensity[i]),
-                    score=float(decision.score[i]),
-                    explored=bool(decision.explored[i]),
-                    context=destinations[i].key,
-                    alternatives=considered,
+                    route_of[arm] if arm >= 0 else None, arm, price[arm] if arm >= 0 else 0.0,
+                    propensity, score, bool(explored), destinations[i].key, alternatives,
                 )
-            )
+            )  # fmt: skip
         return choices
 
     def _avoid_matrix(self, n: int, avoid: Sequence[Sequence[str]] | None) -> NDArray[np.int64] | None:
