@@ -18,6 +18,7 @@ from engine.text.segments import split
 
 SENDER = re.compile(r"^(\+?[0-9]{3,15}|[A-Za-z0-9 ._&-]{1,11})$")  # a number, or an 11-character ID
 MAX_SCHEDULE_S = 30 * 86_400
+ID_ENTROPY = 6  # random bytes per message id
 DEFAULT_VALIDITY_S = {Lane.OTP: 600.0, Lane.TRANSACTIONAL: 86_400.0, Lane.MARKETING: 86_400.0}
 # Error codes the platform itself sets, and whose fault they are; anything else came from a channel.
 OWN_ERRORS = {
@@ -28,9 +29,13 @@ OWN_ERRORS = {
 
 def to_new_message(
     item: MessageCreate, *, tenant: str, now: float, resolver: DestinationResolver, max_parts: int,
-    prefix: str = "", idempotency: tuple[str, str] | None = None,
+    prefix: str = "", idempotency: tuple[str, str] | None = None, entropy: bytes | None = None,
 ) -> NewMessage:  # fmt: skip
-    """Validate what the schema cannot (the number, the length in parts, the schedule)."""
+    """Validate what the schema cannot (the number, the length in parts, the schedule).
+
+    ``entropy``: 6 random bytes for the id (a batch draws them all at once: a getrandom call per
+    message was a fifth of a batch's CPU).
+    """
     problems: list[InvalidParam] = []
     try:
         resolver.resolve(item.to)
@@ -49,8 +54,8 @@ def to_new_message(
         raise Problem(422, "invalid_request", "; ".join(f"{p.name}: {p.reason}" for p in problems), problems)
     lane = Lane.parse(item.traffic_type)
     return NewMessage(
-        id=new_message_id(now, secrets.token_bytes(6)), tenant=tenant, to=item.to, sender=item.from_,
-        body=item.body, lane=lane, created_at=now, client_ref=item.client_ref or "",
+        id=new_message_id(now, entropy or secrets.token_bytes(ID_ENTROPY)), tenant=tenant, to=item.to,
+        sender=item.from_, body=item.body, lane=lane, created_at=now, client_ref=item.client_ref or "",
         validity_s=float(item.validity_s or DEFAULT_VALIDITY_S[lane]), callback=item.status_callback or "",
         metadata=json.dumps(item.metadata) if item.metadata else "",
         send_at=send_at if send_at is not None and send_at > now else None,  # past: send now

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import APIRouter
 
-from engine.api.convert import to_new_message
+from engine.api.convert import ID_ENTROPY, to_new_message
 from engine.api.deps import State, Tenant, limit
 from engine.api.problems import InvalidParam, Problem
 from engine.api.schemas import BatchCreate, BatchPublic
@@ -26,11 +27,12 @@ async def send_batch(batch: BatchCreate, state: State, tenant: Tenant) -> Any:
     now = state.clock.now()
     messages: list[NewMessage] = []
     problems: list[InvalidParam] = []
+    entropy = secrets.token_bytes(ID_ENTROPY * size)
     for i, item in enumerate(batch.messages):
         try:
             message = to_new_message(
-                item, tenant=tenant, now=now, resolver=state.resolver,
-                max_parts=state.settings.max_parts, prefix=f"messages[{i}].",
+                item, tenant=tenant, now=now, resolver=state.resolver, max_parts=state.settings.max_parts,
+                prefix=f"messages[{i}].", entropy=entropy[ID_ENTROPY * i : ID_ENTROPY * (i + 1)],
             )  # fmt: skip
             messages.append(message)
         except Problem as problem:
