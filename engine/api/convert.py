@@ -14,7 +14,7 @@ from engine.destinations.resolver import DestinationResolver
 from engine.domain.enums import ErrorClass, Lane
 from engine.domain.messages import NewMessage, new_message_id
 from engine.errors import InvalidNumberError
-from engine.text.segments import split
+from engine.text.segments import part_count, split
 
 SENDER = re.compile(r"^(\+?[0-9]{3,15}|[A-Za-z0-9 ._&-]{1,11})$")  # a number, or an 11-character ID
 MAX_SCHEDULE_S = 30 * 86_400
@@ -44,7 +44,7 @@ def to_new_message(
     if not SENDER.match(item.from_):
         reason = "a number or an alphanumeric sender ID of 1-11 characters"
         problems.append(InvalidParam(f"{prefix}from", reason))
-    parts = split(item.body).count
+    parts = part_count(item.body)
     if parts > max_parts:
         problems.append(InvalidParam(f"{prefix}body", f"{parts} parts; at most {max_parts} are sent"))
     send_at = item.send_at.timestamp() if item.send_at is not None else None

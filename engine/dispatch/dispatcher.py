@@ -37,7 +37,7 @@ from engine.infra.records import Record
 from engine.infra.store import Change, LaneStreams, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
-from engine.text.segments import split
+from engine.text.segments import part_count
 
 FINAL_OR_SENT = frozenset({MessageStatus.SENT}) | {s for s in MessageStatus if s.is_final}
 
@@ -189,7 +189,7 @@ class Dispatcher:
             ack.append(entry)
             return None
         avoid = [c for c in record.get("avoid", "").split(",") if c]
-        return _Job(entry, record, destination, self.lane, split(record["body"]).count, avoid)
+        return _Job(entry, record, destination, self.lane, part_count(record["body"]), avoid)
 
     async def _dispatch(self, jobs: list[_Job]) -> list[str]:
         """Route and submit with failover; returns the entries that may be acknowledged."""

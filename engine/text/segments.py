@@ -140,3 +140,17 @@ def _fill(text: str, costs: list[int], limit: int) -> tuple[str, ...]:
         used += cost
     parts.append(text[start:])
     return tuple(parts)
+
+
+def part_count(text: str) -> int:
+    """``split(text).count``, without building the parts when the answer is plainly one.
+
+    Up to 70 ASCII characters always fit one part: 70 UTF-16 units in UCS-2, at most 140 septets in
+    GSM-7 even if every one is an escape pair. OTP and most transactional texts take this path.
+
+    >>> part_count("Your code is 123456"), part_count("x" * 161)
+    (1, 2)
+    """
+    if len(text) <= UCS2_SINGLE and text.isascii():
+        return 1
+    return split(text).count

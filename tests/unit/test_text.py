@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import engine.text.segments
 from engine.domain import Encoding
-from engine.text import Segmentation, encoding_for, septet_length, split
+from engine.text import Segmentation, encoding_for, part_count, septet_length, split
 
 # GSM 03.38 written out independently of the codec, so the tests check the codec use too.
 GSM_BASIC = (
@@ -165,3 +165,8 @@ def test_ucs2_split_invariants(text: str) -> None:
 @given(st.text())
 def test_any_text_splits_losslessly(text: str) -> None:
     check_invariants(split(text), text)
+
+
+@given(st.text(max_size=400) | st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_part_count_agrees_with_split(text: str) -> None:
+    assert part_count(text) == split(text).count
