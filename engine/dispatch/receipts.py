@@ -1,10 +1,9 @@
 """The receipt processor: I/O around the pure correlation core.
 
 Fetch what the index knows about each receipt, let :func:`engine.dlr.correlate` decide, write the
-new statuses back, settle the deadlines of final messages, and feed the router. Receipts that
-arrive before their submit response are parked and looked up again; after a grace period they are
-logged and counted as orphans. Messages past their receipt deadline become ``unknown``; a late
-receipt still corrects them.
+new statuses back, and feed the router. Receipts that arrive before their submit response are parked
+and looked up again; after a grace period they are logged and counted as orphans. Messages past
+their receipt deadline become ``unknown``; a late receipt still corrects them.
 """
 
 from __future__ import annotations
@@ -118,7 +117,6 @@ class ReceiptProcessor:
         settled = {u.message_id for u in result.updates}
         partial = [r for r in result.records if r.message_id not in settled]
         await self.store.apply([Change(r.message_id, now, fields=_parts(r)) for r in partial])
-        await self.store.settle([u.message_id for u in result.updates if u.status.is_final])
         if self.on_outcome is not None:
             submitted = {r.message_id: r.submitted_at for r in result.records}
             self.on_outcome(
@@ -149,9 +147,9 @@ class ReceiptProcessor:
             log.warning("%d receipts matched no message (first: %s/%s)", len(orphans),
                         orphans[0].channel, orphans[0].provider_id)  # fmt: skip
         overdue = await self.store.overdue(now)
-        if not overdue:
+        if not overdue.tokens:
             return
-        fetched = await self.store.fetch(overdue)
+        fetched = await self.store.fetch(overdue.message_ids, status=MessageStatus.SENT)
         records = [r for r in (sent_record(f) for f in fetched if f) if r is not None]
         updates = expired(records, now, self.receipt_timeout_s)
         await self.store.apply([_change(u, None) for u in updates], _with_callback(fetched))
@@ -189,7 +187,6 @@ class ReceiptProcessor:
             arms.append(int(record.get("arm", "-1")))
             submitted.append(float(record["submitted_at"]))
         await self.store.apply(changes, _with_callback(records))
-        await self.store.settle([c.message_id for c in changes])
         self.counts["conversions"] += len(changes)
         if arms:
             now = self.clock.now()

@@ -36,8 +36,12 @@ class Keys:
         return f"{self.namespace}:pid:{channel}:{form}"
 
     def deadlines(self) -> str:
-        """Sorted set: messages sent and awaiting a receipt, scored by their receipt deadline."""
+        """Sorted set: batches of sent messages, by token, scored by their latest receipt deadline."""
         return f"{self.namespace}:dlr:deadline"
+
+    def deadline_batch(self, token: str) -> str:
+        """String: the comma-joined ids of one batch of sent messages in ``deadlines``."""
+        return f"{self.namespace}:dlr:batch:{token}"
 
     def idempotency(self, tenant: str, key: str) -> str:
         """String: the message id first created under a tenant's idempotency key."""

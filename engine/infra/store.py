@@ -8,6 +8,7 @@ commands themselves.
 from __future__ import annotations
 
 import json
+import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -33,6 +34,14 @@ Reply = Any
 PROVIDER_ID_TTL_S = 3 * 86_400
 MAX_ARGS = 4_000  # per command, even and below Lua's unpack limit (8,000 values)
 IDEMPOTENCY_TTL_S = 86_400  # as long as Stripe's and Twilio's: a client retries within a day
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """Batches of sent messages whose receipt deadline has passed: their tokens and message ids."""
+
+    tokens: list[str]
+    message_ids: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +119,17 @@ class MessageStore:
         replies = await self.batches.run(batch, replies=any(r is not None for r in replied))
         return [None if at is None else replies[at] for at in replied]
 
-    async def fetch(self, ids: Sequence[str]) -> list[Record | None]:
+    async def fetch(self, ids: Sequence[str], *, status: MessageStatus | None = None) -> list[Record | None]:
+        """The records, None for a missing one (and, given ``status``, for one not in that status)."""
         batch = Batch()
         for mid in ids:
-            batch.add("HGETALL", self.keys.message(mid))
+            key = self.keys.message(mid)
+            if status is None:
+                batch.add("HGETALL", key)
+            else:
+                batch.add_if_equal(key, "status", status.value, "HGETALL", key)
         rows = await self.batches.run(batch, replies=True)
-        return [read_record(row) for row in rows]  # a script's HGETALL answers a flat list
+        return [read_record(row) if row else None for row in rows]  # a script's HGETALL: a flat list
 
     async def history(self, record: Record) -> list[dict[str, object]]:
         return (await self.histories([record]))[0]
@@ -204,10 +218,16 @@ class MessageStore:
 
     def _index(self, batch: Batch, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
         ttl = str(PROVIDER_ID_TTL_S)
-        for channel, provider_ids, message_id, deadline in entries:
+        for channel, provider_ids, message_id, _ in entries:
             for pid in provider_ids:  # one form indexed; a lookup tries every form of the receipt's id
                 batch.add("SET", self.keys.provider_id(channel, canonical_id(pid)), message_id, "EX", ttl)
-            batch.add("ZADD", self.keys.deadlines(), repr(deadline), message_id)
+        if entries:
+            # One deadline for the batch (its latest), not one per message: a sorted-set insert and
+            # removal per message cost more Redis time than the whole record. When it comes, the
+            # messages still `sent` are looked at (see `overdue`); the others need no removal.
+            token = secrets.token_hex(8)
+            batch.add("SET", self.keys.deadline_batch(token), ",".join(e[2] for e in entries))
+            batch.add("ZADD", self.keys.deadlines(), repr(max(e[3] for e in entries)), token)
 
     async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[str | None]:
         """Our message id for each ``(channel, provider_id)``, trying every form of the id."""
@@ -225,14 +245,21 @@ class MessageStore:
             out.append(next((str(h) for h in hits if h is not None), None))
         return out
 
-    async def overdue(self, now: float, limit: int = 1000) -> list[str]:
+    async def overdue(self, now: float, limit: int = 20) -> Overdue:
+        """Batches of sent messages past their receipt deadline (at most ``limit``)."""
         raw: Reply = await self.client.zrangebyscore(self.keys.deadlines(), "-inf", now, start=0, num=limit)
-        return [str(r) for r in raw]
+        tokens = [str(t) for t in raw]
+        if not tokens:
+            return Overdue([], [])
+        lists: list[Reply] = await self.client.mget([self.keys.deadline_batch(t) for t in tokens])
+        return Overdue(tokens, [mid for ids in lists if ids for mid in str(ids).split(",")])
 
-    async def settle(self, message_ids: Sequence[str]) -> None:
-        """No receipt is awaited any more for these messages."""
-        if message_ids:
-            await self.client.zrem(self.keys.deadlines(), *message_ids)
+    async def settle(self, overdue: Overdue) -> None:
+        """Those batches are dealt with."""
+        batch = Batch()
+        batch.add("ZREM", self.keys.deadlines(), *overdue.tokens)
+        batch.add("DEL", *(self.keys.deadline_batch(t) for t in overdue.tokens))
+        await self.batches.run(batch)
 
     async def release_due(self, now: float, limit: int = 1000) -> int:
         """Move scheduled messages whose ``send_at`` has come into their lanes; how many moved.

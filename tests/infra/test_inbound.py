@@ -77,3 +77,29 @@ def test_webhook_receipts_pushed_by_the_api_settle_messages(redis_url: str) -> N
             return record["status"], left
 
     assert asyncio.run(scenario()) == ("delivered", 0)  # and the stream entry is gone once processed
+
+
+def test_at_a_batch_deadline_only_its_silent_messages_become_unknown(redis_url: str) -> None:
+    from engine.domain.messages import Receipt, ReceiptStatus  # noqa: PLC0415
+
+    async def scenario() -> tuple[dict[str, str], int, int]:
+        async with open_store(redis_url) as store:
+            clock = ManualClock(10.0)
+            processor = ReceiptProcessor(store, RecordingRouter(), clock, receipt_timeout_s=60.0)
+            await _sent(store, "quiet", MessageStatus.SENT)
+            await _sent(store, "heard", MessageStatus.SENT)
+            await store.apply([Change("heard", 2.0, fields={"provider_ids": "p2"})])
+            await store.index_sent([("c", ["p1"], "quiet", 62.0), ("c", ["p2"], "heard", 62.0)])
+            await processor.ingest([Receipt("c", "p2", ReceiptStatus.DELIVERED, 8.0)])
+            await processor.tick()  # before the deadline: nothing times out
+            early = {r["id"]: r["status"] for r in await store.fetch(["quiet", "heard"]) if r}
+            assert early == {"quiet": "sent", "heard": "delivered"}
+            clock.advance(60.0)
+            await processor.tick()
+            statuses = {r["id"]: r["status"] for r in await store.fetch(["quiet", "heard"]) if r}
+            waiting: int = await store.client.zcard(store.keys.deadlines())
+            return statuses, waiting, processor.counts["timeouts"]
+
+    statuses, waiting, timeouts = asyncio.run(scenario())
+    assert statuses == {"quiet": "unknown", "heard": "delivered"}
+    assert (waiting, timeouts) == (0, 1)
