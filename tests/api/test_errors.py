@@ -62,6 +62,10 @@ def test_a_bad_message_in_a_batch_is_named_by_its_index(api: Api) -> None:
     ("raw", "headers", "status", "code"),
     [
         (b"{not json", None, 400, "malformed_json"),
+        (b'{"to": "\\ud800"}', None, 400, "malformed_json"),  # a lone surrogate: not text
+        (b'{"to": NaN}', None, 400, "malformed_json"),
+        (b'{"validity_s": 1' + b"0" * 30 + b"}", None, 422, "invalid_request"),  # past 64 bits
+        (b"\xff\xfe{}", None, 400, "malformed_json"),
         (b"to=+234", {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
         (b"{" + b" " * 70_000 + b"}", None, 413, "body_too_large"),
     ],

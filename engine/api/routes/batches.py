@@ -9,11 +9,12 @@ from fastapi import APIRouter
 
 from engine.api.convert import ID_ENTROPY, to_new_message
 from engine.api.deps import State, Tenant, limit
+from engine.api.fastjson import OrjsonRoute
 from engine.api.problems import InvalidParam, Problem
 from engine.api.schemas import BatchCreate, BatchPublic
 from engine.domain.messages import NewMessage
 
-router = APIRouter(prefix="/v1/batches", tags=["messages"])
+router = APIRouter(prefix="/v1/batches", tags=["messages"], route_class=OrjsonRoute)
 
 
 @router.post("", status_code=202, response_model=BatchPublic)

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from engine.api.deps import State, Tenant
+from engine.api.fastjson import OrjsonRoute
 
-router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"])
+router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"], route_class=OrjsonRoute)
 
 
 @router.get("/dead")

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from engine.api.convert import from_new, to_new_message, to_public
 from engine.api.deps import State, Tenant, limit
+from engine.api.fastjson import OrjsonRoute
 from engine.api.problems import Problem
 from engine.api.schemas import MessageCreate, MessagePage, MessagePublic
 from engine.infra.store import Conversion
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"])
+router = APIRouter(prefix="/v1/messages", tags=["messages"], route_class=OrjsonRoute)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 SCAN_LIMIT = 5_000  # records looked at per list request, whatever the filters
 
