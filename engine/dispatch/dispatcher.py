@@ -121,10 +121,13 @@ class Dispatcher:
         next_claim = self.clock.now() + every_s
         while not stop.is_set():
             await self.step()
-            if self.clock.now() >= next_claim:  # a peer that died for good leaves its entries pending
+            # Now and then: a peer that died for good leaves its entries pending, and the entries
+            # every dispatcher is done with can go.
+            if self.clock.now() >= next_claim:
                 count, idle = self.settings.batch_size, self.settings.claim_idle_ms
                 claimed = await self.streams.claim(self.lane, self.consumer, idle, count)
                 await self.process(claimed, redelivered=True)
+                await self.streams.trim(self.lane)
                 next_claim = self.clock.now() + every_s
 
     # -- one batch -----------------------------------------------------------------------------

@@ -399,6 +399,22 @@ class LaneStreams:
     async def depth(self, lane: Lane) -> int:
         return int(await self.client.xlen(self.keys.lane(lane)))
 
+    async def trim(self, lane: Lane) -> int:
+        """Drop the entries every dispatcher is done with; how many went.
+
+        Acknowledged entries stay in a stream until deleted: without this a lane holds every
+        message ever sent (memory, and longer AOF rewrites). Kept: entries still pending (a
+        dispatcher may die and leave them to a peer) and those not yet delivered to any.
+        """
+        key = self.keys.lane(lane)
+        groups: Reply = await self.client.xinfo_groups(key)
+        last = next((g["last-delivered-id"] for g in groups if g["name"] == DISPATCH_GROUP), None)
+        if last is None or last == "0-0":
+            return 0
+        pending: Reply = await self.client.xpending(key, DISPATCH_GROUP)
+        floor = pending["min"] if pending["pending"] else last  # MINID keeps ids >= floor
+        return int(await self.client.xtrim(key, minid=floor, approximate=False))
+
 
 @dataclass(frozen=True, slots=True)
 class Conversion:
