@@ -25,7 +25,10 @@ class Lane(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LANE_LABELS[self]  # a lookup: this is on every message's path, several times
+
+
+_LANE_LABELS = {lane: lane.name.lower() for lane in Lane}
 
 
 class MessageStatus(StrEnum):
