@@ -11,6 +11,7 @@ from engine.api.convert import ID_ENTROPY, to_new_message
 from engine.api.deps import State, Tenant, limit
 from engine.api.fastjson import OrjsonRoute
 from engine.api.problems import InvalidParam, Problem
+from engine.api.responses import json_response
 from engine.api.schemas import BatchCreate, BatchPublic
 from engine.domain.messages import NewMessage
 
@@ -44,4 +45,4 @@ async def send_batch(batch: BatchCreate, state: State, tenant: Tenant) -> Any:
             422, "invalid_request", f"{len(problems)} invalid fields; nothing accepted. {detail}", problems
         )
     await state.store.accept(messages)
-    return BatchPublic(accepted=len(messages), ids=[m.id for m in messages])
+    return json_response(BatchPublic(accepted=len(messages), ids=[m.id for m in messages]), 202)

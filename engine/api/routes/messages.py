@@ -6,12 +6,13 @@ import base64
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request
 
 from engine.api.convert import from_new, to_new_message, to_public
 from engine.api.deps import State, Tenant, limit
 from engine.api.fastjson import OrjsonRoute
 from engine.api.problems import Problem
+from engine.api.responses import json_response
 from engine.api.schemas import MessageCreate, MessagePage, MessagePublic
 from engine.infra.store import Conversion
 
@@ -30,13 +31,13 @@ async def _own(state: State, tenant: str, message_id: str) -> dict[str, str]:
 
 @router.post("", status_code=202, response_model=MessagePublic, response_model_by_alias=True,
              response_model_exclude_none=True)  # fmt: skip
-async def send(  # noqa: PLR0917 (FastAPI injects by parameter)
-    item: MessageCreate, request: Request, response: Response, state: State, tenant: Tenant,
+async def send(
+    item: MessageCreate, request: Request, state: State, tenant: Tenant,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:  # fmt: skip
     """Accept one message; 202 once it is durable. The same ``Idempotency-Key`` never sends twice."""
     limit(state, tenant)
-    fingerprint = hashlib.sha256(await request.body()).hexdigest()[:32]
+    fingerprint = hashlib.sha256(await request.body()).hexdigest()[:32] if idempotency_key else ""
     idempotency = (idempotency_key, fingerprint) if idempotency_key else None
     message = to_new_message(
         item, tenant=tenant, now=state.clock.now(), resolver=state.resolver,
@@ -44,13 +45,11 @@ async def send(  # noqa: PLR0917 (FastAPI injects by parameter)
     )  # fmt: skip
     (previous,) = await state.store.accept([message])
     if previous is None:
-        response.headers["Location"] = f"/v1/messages/{message.id}"
-        return to_public(from_new(message))
+        return json_response(to_public(from_new(message)), 202, {"Location": f"/v1/messages/{message.id}"})
     first_id, first_fingerprint = previous.split(" ", 1)
     if first_fingerprint != fingerprint:
         raise Problem(409, "idempotency_conflict", "this Idempotency-Key was used with a different request")
-    response.headers["Idempotent-Replayed"] = "true"
-    return to_public(await _own(state, tenant, first_id))
+    return json_response(to_public(await _own(state, tenant, first_id)), 202, {"Idempotent-Replayed": "true"})
 
 
 @router.get("/{message_id}", response_model=MessagePublic, response_model_by_alias=True,
