@@ -23,7 +23,7 @@ from engine.callbacks.settings import CallbackSettings
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
-from engine.infra.store import Record
+from engine.infra.records import Record
 from engine.policies.registry import DEFAULT_POLICY
 from engine.routing.table import RouteTable, load_route_table
 from engine.runtime.actors import ACTOR_ERRORS
