@@ -6,18 +6,27 @@ everything delivered (fake DLRs), or flaps between healthy and black hole. What 
 :class:`Behaviour`, switchable at runtime with :meth:`SimulatedChannel.set_behaviour`.
 
 Randomness comes from the injected numpy ``Generator`` and timestamps from the injected ``Clock``;
-delays are real (``asyncio.sleep`` / ``loop.call_later``), so one channel lives on one event loop.
+delays are real (``asyncio.sleep`` / the event loop's timers), so one channel lives on one event loop.
+
+Receipts are not one ``loop.call_later`` each: a submit's receipts are sorted by due time into one
+:class:`_Wave`, the waves wait in a heap, and a single timer, armed for the earliest receipt, hands
+every receipt then due to the inbox at once. Each receipt still arrives at the first loop iteration
+after its due time, as with one timer per receipt, but a busy loop no longer pays for a
+``TimerHandle`` (and the loop's Python-level heap comparisons) per receipt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 import time
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from adapters.inbox import ReceiptInbox
 from engine.domain.channel import ChannelHealth, CircuitState
@@ -30,8 +39,10 @@ REJECTED_RAW = "0x0000000B"  # ESME_RINVDSTADR: invalid destination address
 UNDELIVERED_ERR = "001"
 
 _SYSTEM_CLOCK = SystemClock()
-_STAT = {ReceiptStatus.DELIVERED: "DELIVRD", ReceiptStatus.UNDELIVERED: "UNDELIV"}
 _CLOSED = ChannelError("channel_closed", "closed", ErrorClass.PLATFORM, permanent=False)
+_THROTTLED = ChannelError("throttled", THROTTLED_RAW, ErrorClass.OPERATOR, throttled=True)
+# asyncio runs a timer once ``when < loop.time() + resolution``; receipts are due by the same rule.
+_RESOLUTION = time.get_clock_info("monotonic").resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,17 @@ class Behaviour:
         )
 
 
+@dataclass(slots=True)
+class _Wave:
+    """The receipts one submit scheduled, in due order; ``next`` is the first not yet handed out."""
+
+    due: list[float]  # loop time, ascending
+    pids: list[str]
+    delivered: list[bool]
+    sent: float  # clock time of the submit (the receipt's "submit date")
+    next: int = 0
+
+
 class SimulatedChannel:
     """Implements :class:`engine.domain.channel.Channel` in real time with asyncio.
 
@@ -108,8 +130,11 @@ class SimulatedChannel:
         self._next_pid = int(rng.integers(0x1000_0000, 0x7000_0000))
         self._sent: dict[str, int] = {}
         self._inbox = ReceiptInbox()
-        self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._timer_seq = 0
+        self._waves: list[tuple[float, int, _Wave]] = []  # heap: (next due, seq, wave)
+        self._wave_seq = 0
+        self._pending = 0  # receipts scheduled, not yet arrived
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf  # when self._timer fires (loop time)
         self._in_flight = 0
         self._submitted = 0
         self._failed = 0
@@ -152,9 +177,11 @@ class SimulatedChannel:
         if self._closed:
             return
         self._closed = True
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, math.inf
+        self._waves.clear()
+        self._pending = 0
         self._inbox.close()
 
     # --- control and inspection ------------------------------------------------------------------
@@ -190,7 +217,7 @@ class SimulatedChannel:
     @property
     def pending_receipts(self) -> int:
         """Receipts scheduled but not yet arrived."""
-        return len(self._timers)
+        return self._pending
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -202,40 +229,137 @@ class SimulatedChannel:
         # One draw per message per event, vectorised: same seed and batches, same outcomes.
         u = self._rng.random((n, 6))
         delays = self._rng.lognormal(math.log(b.receipt_median_s), b.receipt_sigma, n)
-        loop = asyncio.get_running_loop()
+        # Refusals, in the per-message order of precedence: TPS cap, throttle, reject (never when dark).
+        if dark:
+            refused = np.zeros(n, dtype=np.int8)
+        else:
+            throttled = u[:, 0] < b.throttle_p
+            if b.tps_cap is not None:  # the token bucket is stateful: one message after another
+                tokens = np.fromiter((self._take_token(b.tps_cap, now) for _ in range(n)), bool, n)
+                throttled |= ~tokens
+            rejected = ~throttled & (u[:, 1] < b.reject_p)
+            # 0 accepted, 1 throttled, 2 rejected (an index into `errors` below)
+            refused = throttled.astype(np.int8) + 2 * rejected.astype(np.int8)
+        accepted = refused == 0
+        n_ok = int(accepted.sum())
+        first_pid = self._next_pid
+        self._next_pid += n_ok
+        self._submitted += n_ok
+        self._failed += n - n_ok
+        pids = [f"{p:08X}" for p in range(first_pid, first_pid + n_ok)]
+        sent = self._sent
         results: list[SubmitResult] = []
-        for i, msg in enumerate(messages):
-            error = None if dark else self._refusal(b, now, u[i, 0], u[i, 1])
-            if error is not None:
-                self._failed += 1
-                results.append(SubmitResult(msg.id, error=error))
-                continue
-            pid = f"{self._next_pid:08X}"
-            self._next_pid += 1
-            self._sent[msg.id] = self._sent.get(msg.id, 0) + 1
-            self._submitted += 1
-            results.append(SubmitResult(msg.id, provider_id=pid))
-            if dark or u[i, 3] < b.missing_rate:
-                continue
-            if b.fake_delivered:
-                status, delay = ReceiptStatus.DELIVERED, 0.0
-            else:
-                delivered = u[i, 2] < b.delivery_p
-                status = ReceiptStatus.DELIVERED if delivered else ReceiptStatus.UNDELIVERED
-                delay = float(delays[i])
-            self._schedule(loop, delay, pid, status, now)
-            if u[i, 4] < b.duplicate_rate:
-                self._schedule(loop, delay + float(u[i, 5]) * b.receipt_median_s, pid, status, now)
+        if n_ok == n:  # the usual batch: everything accepted
+            ids = [m.id for m in messages]
+            count = sent.get
+            for message_id in ids:
+                sent[message_id] = count(message_id, 0) + 1
+            results = list(map(SubmitResult, ids, pids))
+        else:
+            rejected_error = ChannelError("rejected", b.reject_raw, ErrorClass.OPERATOR, permanent=True)
+            errors = (None, _THROTTLED, rejected_error)
+            next_pid = iter(pids)
+            for msg, why in zip(messages, refused.tolist(), strict=True):
+                if why:
+                    results.append(SubmitResult(msg.id, error=errors[why]))
+                    continue
+                sent[msg.id] = sent.get(msg.id, 0) + 1
+                results.append(SubmitResult(msg.id, next(next_pid)))
+        if not dark and n_ok:
+            self._schedule_wave(b, u=u, delays=delays, accepted=accepted, pids=pids, sent=now)
         return results
 
-    def _refusal(self, b: Behaviour, now: float, u_throttle: float, u_reject: float) -> ChannelError | None:
-        if b.tps_cap is not None and not self._take_token(b.tps_cap, now):
-            return ChannelError("throttled", THROTTLED_RAW, ErrorClass.OPERATOR, throttled=True)
-        if u_throttle < b.throttle_p:
-            return ChannelError("throttled", THROTTLED_RAW, ErrorClass.OPERATOR, throttled=True)
-        if u_reject < b.reject_p:
-            return ChannelError("rejected", b.reject_raw, ErrorClass.OPERATOR, permanent=True)
-        return None
+    def _schedule_wave(
+        self,
+        b: Behaviour,
+        *,
+        u: NDArray[np.float64],
+        delays: NDArray[np.float64],
+        accepted: NDArray[np.bool_],
+        pids: list[str],
+        sent: float,
+    ) -> None:
+        """Schedule the receipts of one submit's accepted messages (``pids`` in message order)."""
+        rank = np.cumsum(accepted) - 1  # message i's index into pids, where accepted
+        reported = np.flatnonzero(accepted & ~(u[:, 3] < b.missing_rate))
+        if not len(reported):
+            return
+        if b.fake_delivered:
+            delay = np.zeros(len(reported))
+            delivered = np.ones(len(reported), dtype=bool)
+        else:
+            delay = delays[reported]
+            delivered = u[reported, 2] < b.delivery_p
+        twice = u[reported, 4] < b.duplicate_rate
+        if twice.any():
+            extra = delay[twice] + u[reported[twice], 5] * b.receipt_median_s
+            reported = np.concatenate([reported, reported[twice]])
+            delay = np.concatenate([delay, extra])
+            delivered = np.concatenate([delivered, delivered[twice]])
+        order = np.argsort(delay, kind="stable")
+        loop = asyncio.get_running_loop()
+        due = (loop.time() + delay[order]).tolist()
+        wave = _Wave(due, [pids[j] for j in rank[reported[order]].tolist()], delivered[order].tolist(), sent)
+        self._wave_seq += 1
+        heapq.heappush(self._waves, (due[0], self._wave_seq, wave))
+        self._pending += len(due)
+        self._arm(loop)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Keep the one timer set for the earliest receipt due."""
+        if not self._waves:
+            return
+        first = self._waves[0][0]
+        if self._timer is not None:
+            if self._timer_at <= first:
+                return
+            self._timer.cancel()
+        self._timer, self._timer_at = loop.call_at(first, self._arrive, loop), first
+
+    def _arrive(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand every receipt now due to the inbox, in due order, and re-arm for the next."""
+        armed_for = self._timer_at
+        self._timer, self._timer_at = None, math.inf
+        if self._closed:
+            return
+        # Everything the timer was armed for is due, even if it fired "early" by the loop's clock:
+        # uvloop (Ray's loop) keeps time in whole milliseconds, and re-arming for a receipt it
+        # thinks is not due yet would spin until its clock ticks.
+        end = max(loop.time() + _RESOLUTION, math.nextafter(armed_for, math.inf))
+        at = self._clock.now()
+        done = _smpp_date(at)
+        channel = self.id
+        # The receipt text around the id and the submit date; [False] undelivered, [True] delivered.
+        head = (" sub:001 dlvrd:000 submit date:", " sub:001 dlvrd:001 submit date:")
+        tail = (
+            f" done date:{done} stat:UNDELIV err:{UNDELIVERED_ERR} text:",
+            f" done date:{done} stat:DELIVRD err:000 text:",
+        )
+        status = (ReceiptStatus.UNDELIVERED, ReceiptStatus.DELIVERED)
+        error = (UNDELIVERED_ERR, None)
+        waves = self._waves
+        receipts: list[Receipt] = []
+        due: list[float] = []
+        several = False
+        while waves and waves[0][0] < end:
+            _, seq, wave = heapq.heappop(waves)
+            start = wave.next
+            stop = bisect_left(wave.due, end, start)
+            several = several or bool(receipts)
+            sent = _smpp_date(wave.sent)
+            receipts += [
+                Receipt(channel, pid, status[ok], at, error[ok], f"id:{pid}{head[ok]}{sent}{tail[ok]}")
+                for pid, ok in zip(wave.pids[start:stop], wave.delivered[start:stop], strict=True)
+            ]
+            due += wave.due[start:stop]
+            wave.next = stop
+            if stop < len(wave.due):
+                heapq.heappush(waves, (wave.due[stop], seq, wave))
+        if several:  # receipts of several submits: merge them in due order, as their timers would fire
+            receipts = [receipts[i] for i in sorted(range(len(due)), key=due.__getitem__)]
+        self._pending -= len(receipts)
+        self._inbox.put(receipts)
+        self._arm(loop)
 
     def _full_bucket(self) -> float:
         cap = self._behaviour.tps_cap
@@ -250,27 +374,20 @@ class SimulatedChannel:
             return True
         return False
 
-    def _schedule(
-        self, loop: asyncio.AbstractEventLoop, delay: float, pid: str, status: ReceiptStatus, sent: float
-    ) -> None:
-        self._timer_seq += 1
-        seq = self._timer_seq
-        self._timers[seq] = loop.call_later(delay, self._arrive, seq, pid, status, sent)
 
-    def _arrive(self, seq: int, pid: str, status: ReceiptStatus, sent: float) -> None:
-        self._timers.pop(seq, None)
-        if self._closed:
-            return
-        at = self._clock.now()
-        error = None if status is ReceiptStatus.DELIVERED else UNDELIVERED_ERR
-        raw = (
-            f"id:{pid} sub:001 dlvrd:{'001' if error is None else '000'} "
-            f"submit date:{_smpp_date(sent)} done date:{_smpp_date(at)} "
-            f"stat:{_STAT[status]} err:{error or '000'} text:"
-        )
-        self._inbox.put([Receipt(self.id, pid, status, at, error, raw)])
+_DATES: dict[int, str] = {}
 
 
 def _smpp_date(t: float) -> str:
-    """SMPP receipt date, 10 digits (YYMMDDhhmm, UTC)."""
-    return time.strftime("%y%m%d%H%M", time.gmtime(t))
+    """SMPP receipt date, 10 digits (YYMMDDhhmm, UTC); memoised per minute (gmtime floors ``t``).
+
+    >>> _smpp_date(0.0), _smpp_date(86_399.9)
+    ('7001010000', '7001012359')
+    """
+    minute = int(t // 60)
+    date = _DATES.get(minute)
+    if date is None:
+        if len(_DATES) > 4096:  # a long-lived channel (or a fake clock) must not grow it forever
+            _DATES.clear()
+        date = _DATES[minute] = time.strftime("%y%m%d%H%M", time.gmtime(minute * 60))
+    return date

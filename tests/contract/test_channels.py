@@ -417,6 +417,49 @@ def test_close_cancels_pending_receipts() -> None:
     asyncio.run(main())
 
 
+def test_receipts_of_several_submits_arrive_in_due_order() -> None:
+    async def main() -> None:
+        channel = _channel(Behaviour(receipt_median_s=0.04, receipt_sigma=0.0, submit_latency_s=0.0))
+        slow = await channel.submit(_messages(5, "slow"))
+        channel.set_behaviour(Behaviour(receipt_median_s=0.01, receipt_sigma=0.0, submit_latency_s=0.0))
+        fast = await channel.submit(_messages(5, "fast"))
+        assert channel.pending_receipts == 10
+        receipts = await _drain(channel)
+        order = [r.provider_id for r in receipts]
+        assert order == [r.provider_id for r in fast + slow]
+        assert channel.pending_receipts == 0
+        await channel.close()
+
+    asyncio.run(main())
+
+
+def test_receipts_on_uvloop_arrive_without_spinning() -> None:
+    """uvloop keeps time in whole milliseconds and may run a timer "early" by the float clock: the
+    channel must hand out what its timer was set for instead of re-arming it again and again."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        channel = _channel(Behaviour(receipt_median_s=0.02, receipt_sigma=0.3, submit_latency_s=0.0))
+        calls = 0
+        arrive = channel._arrive
+
+        def counted(loop: asyncio.AbstractEventLoop) -> None:
+            nonlocal calls
+            calls += 1
+            arrive(loop)
+
+        channel._arrive = counted  # type: ignore[method-assign]
+        for batch in range(4):
+            await channel.submit(_messages(50, f"b{batch}-"))
+            await asyncio.sleep(0.002)
+        assert len(await _drain(channel)) == 200
+        assert calls <= 200  # at most a wake-up per receipt (spinning took thousands)
+        await channel.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+
+
 def test_same_seed_same_outcomes() -> None:
     async def run() -> list[tuple[SubmitResult, ReceiptStatus]]:
         behaviour = replace(preset("rejecting").scaled(TIME_SCALE), receipt_sigma=0.0)
