@@ -27,25 +27,42 @@ from engine.policies.batches import FeedbackBatch, FeedbackKind
 log = logging.getLogger(__name__)
 
 
+# Enum lookups by value without Enum.__call__ (a hot path); unknown values still raise as before.
+_MESSAGE_STATUS = {s.value: s for s in MessageStatus}
+
+
 def sent_record(record: Record) -> SentRecord | None:
     """The correlation view of a stored message (None if it was never submitted)."""
-    if not record.get("provider_ids"):
+    provider_ids = record.get("provider_ids")
+    if not provider_ids:
         return None
     parts = int(record.get("parts", "1"))
-    pids = tuple(record["provider_ids"].split(","))
+    pids = tuple(provider_ids.split(",")) if "," in provider_ids else (provider_ids,)
     if len(pids) != parts:  # a channel that answered one id for a multi-part message
         parts = len(pids)
-    statuses = json.loads(record.get("part_status", "null")) or [None] * parts
-    errors = json.loads(record.get("part_errors", "null")) or [None] * parts
+    stored_status = record["status"]
+    status = _MESSAGE_STATUS.get(stored_status) or MessageStatus(stored_status)
+    arm = int(record.get("arm", "-1"))
+    submitted_at = float(record.get("submitted_at", "0"))
+    part_status, part_errors = record.get("part_status"), record.get("part_errors")
+    if part_status is None and part_errors is None:
+        # Nothing reported per part yet (always so for a one-part message): one id, status and error
+        # per part by construction, so SentRecord's checks can be skipped.
+        nothing = (None,) * parts
+        return SentRecord.unchecked(
+            record["id"], record["channel"], pids, arm, submitted_at, nothing, status, nothing
+        )
+    statuses = json.loads(part_status if part_status is not None else "null") or [None] * parts
+    errors = json.loads(part_errors if part_errors is not None else "null") or [None] * parts
     return SentRecord(
         message_id=record["id"],
         channel=record["channel"],
         provider_ids=pids,
-        arm=int(record.get("arm", "-1")),
-        submitted_at=float(record.get("submitted_at", "0")),
+        arm=arm,
+        submitted_at=submitted_at,
         parts=parts,
         part_status=tuple(ReceiptStatus(s) if s else None for s in statuses),
-        status=MessageStatus(record["status"]),
+        status=status,
         part_errors=tuple(errors),
     )
 
@@ -62,10 +79,15 @@ def _parts(record: SentRecord) -> dict[str, str]:
 
 
 def _change(update: StatusUpdate, record: SentRecord | None) -> Change:
-    fields = {"error_code": update.error_code or "", **(_parts(record) if record is not None else {})}
-    note = "late receipt corrected the timeout" if update.correction else ""
-    replaces = MessageStatus.UNKNOWN if update.correction else None
-    return Change(update.message_id, update.at, update.status, fields, note, replaces)
+    fields = {"error_code": update.error_code or ""}
+    if record is not None and record.parts != 1:
+        fields.update(_parts(record))
+    if update.correction:
+        return Change(
+            update.message_id, update.at, update.status, fields, "late receipt corrected the timeout",
+            MessageStatus.UNKNOWN,
+        )  # fmt: skip
+    return Change(update.message_id, update.at, update.status, fields, "", None)
 
 
 def _with_callback(records: Iterable[Record | None]) -> set[str]:

@@ -101,6 +101,32 @@ def test_parts_prefer_a_canonical_match_over_another_base() -> None:
     assert record.part_of("99") is None
 
 
+def test_an_unchecked_record_equals_the_checked_one() -> None:
+    checked = SentRecord("m1", "smsc", ("1A", "1B"), arm=2, submitted_at=10.0, parts=2)
+    fast = SentRecord.unchecked(
+        "m1", "smsc", ("1A", "1B"), 2, 10.0, (None, None), MessageStatus.SENT, (None, None)
+    )
+    assert fast == checked
+    assert fast.parts == 2
+    assert replace(fast, arm=3).arm == 3  # still a dataclass like any other
+
+
+def test_a_blank_id_matches_no_part_even_when_submitted_blank() -> None:
+    assert sent(" ").part_of(" ") is None
+    assert sent("1A").part_of("1A") == 0
+
+
+def test_one_part_records_keep_their_receipt_whatever_the_error() -> None:
+    c = correlate(
+        [receipt("1A", U, error="0x0B"), receipt("1B")], [sent("1A"), sent("1B", message_id="m2")], 25.0
+    )
+    assert [(r.part_status, r.part_errors) for r in c.records] == [((U,), ("0x0B",)), ((D,), (None,))]
+    assert [(u.status, u.error_code) for u in c.updates] == [
+        (MessageStatus.UNDELIVERED, "0x0B"),
+        (MessageStatus.DELIVERED, None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("status", "expected", "kind"),
     [
