@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -101,6 +101,100 @@ class OutcomeRow:
     error_code: str | None = None
 
 
+@dataclass(slots=True)
+class DecisionColumns:
+    """Decisions as columns, one list per field of :data:`DECISIONS`: what :class:`DecisionLog`
+    buffers, and the cheap way to append many decisions (no object per row).
+
+    ``lane`` holds lane labels (``Lane.label``). ``candidates`` is flat, as Arrow stores a list
+    column: row ``i``'s route names are the next ``candidate_counts[i]`` names. Buffered rows thus
+    hold no container per row for the garbage collector to walk while they wait for a flush.
+    """
+
+    policy: list[str] = field(default_factory=list)
+    message_id: list[str] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
+    lane: list[str] = field(default_factory=list)
+    route: list[str] = field(default_factory=list)
+    propensity: list[float] = field(default_factory=list)
+    explored: list[bool] = field(default_factory=list)
+    score: list[float] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    candidate_counts: list[int] = field(default_factory=list)
+    policy_version: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rows: Sequence[DecisionRow]) -> DecisionColumns:
+        return cls(
+            [r.policy for r in rows], [r.message_id for r in rows], [r.time for r in rows],
+            [r.context for r in rows], [r.lane.label for r in rows], [r.route for r in rows],
+            [r.propensity for r in rows], [r.explored for r in rows], [r.score for r in rows],
+            [name for r in rows for name in r.candidates], [len(r.candidates) for r in rows],
+            [r.policy_version for r in rows],
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.message_id)
+
+    def extend(self, more: DecisionColumns) -> None:
+        if sum(more.candidate_counts) != len(more.candidates):
+            raise ValueError("DecisionColumns: candidate_counts do not add up to the candidates")
+        _extend(self, more, rows=[f.name for f in fields(self) if f.name != "candidates"])
+
+    def table(self) -> pa.Table:
+        offsets = np.zeros(len(self) + 1, dtype=np.int32)
+        np.cumsum(self.candidate_counts, out=offsets[1:])
+        names = pa.array(self.candidates, pa.string())
+        candidates = pa.ListArray.from_arrays(offsets, names, type=DECISIONS.field("candidates").type)
+        columns = [
+            candidates if name == "candidates" else pa.array(getattr(self, name), DECISIONS.field(name).type)
+            for name in DECISIONS.names
+        ]
+        return pa.Table.from_arrays(columns, schema=DECISIONS)
+
+
+@dataclass(slots=True)
+class OutcomeColumns:
+    """Outcomes as columns, one list per field of :data:`OUTCOMES`, all of one length (``kind``: the
+    :class:`OutcomeKind` values); see :class:`DecisionColumns`."""
+
+    message_id: list[str] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    latency_s: list[float | None] = field(default_factory=list)
+    cost: list[float | None] = field(default_factory=list)
+    error_code: list[str | None] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rows: Sequence[OutcomeRow]) -> OutcomeColumns:
+        return cls(
+            [r.message_id for r in rows], [r.time for r in rows], [r.kind.value for r in rows],
+            [r.latency_s for r in rows], [r.cost for r in rows], [r.error_code for r in rows],
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.message_id)
+
+    def extend(self, more: OutcomeColumns) -> None:
+        _extend(self, more, rows=[f.name for f in fields(self)])
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pydict({name: getattr(self, name) for name in OUTCOMES.names}, schema=OUTCOMES)
+
+
+def _extend(
+    columns: DecisionColumns | OutcomeColumns, more: DecisionColumns | OutcomeColumns, rows: list[str]
+) -> None:
+    """Append ``more``'s columns to ``columns`` (same class); ``rows``: the columns of one value per
+    row, which must be of one length."""
+    n = len(more)
+    if any(len(getattr(more, name)) != n for name in rows):
+        raise ValueError(f"{type(more).__name__}: columns of unequal length")
+    for f in fields(more):
+        getattr(columns, f.name).extend(getattr(more, f.name))
+
+
 class DecisionLog:
     """Buffers rows and writes a part every ``max_rows`` rows or when the oldest is ``max_age_s`` old.
 
@@ -117,8 +211,8 @@ class DecisionLog:
         self.clock = clock
         self.max_rows = max_rows
         self.max_age_s = max_age_s
-        self._decisions: list[DecisionRow] = []
-        self._outcomes: list[OutcomeRow] = []
+        self._decisions = DecisionColumns()
+        self._outcomes = OutcomeColumns()
         self._since: float | None = None  # when the oldest buffered row arrived
         self._closed = False
         numbers = [-1]
@@ -132,13 +226,19 @@ class DecisionLog:
         """Rows buffered, not yet written."""
         return len(self._decisions) + len(self._outcomes)
 
-    def append_decisions(self, rows: Iterable[DecisionRow]) -> None:
+    def append_decisions(self, rows: Iterable[DecisionRow] | DecisionColumns) -> None:
+        """Buffer decisions, as rows or (cheaper for many) as columns."""
         self._check_open()
+        if not isinstance(rows, DecisionColumns):
+            rows = DecisionColumns.of(list(rows))
         self._decisions.extend(rows)
         self._appended()
 
-    def append_outcomes(self, rows: Iterable[OutcomeRow]) -> None:
+    def append_outcomes(self, rows: Iterable[OutcomeRow] | OutcomeColumns) -> None:
+        """Buffer outcomes, as rows or (cheaper for many) as columns."""
         self._check_open()
+        if not isinstance(rows, OutcomeColumns):
+            rows = OutcomeColumns.of(list(rows))
         self._outcomes.extend(rows)
         self._appended()
 
@@ -154,11 +254,11 @@ class DecisionLog:
     def flush(self) -> None:
         """Write what is buffered: one part per non-empty dataset, under the same number if free."""
         if self._decisions:
-            self._publish("decisions", _decision_table(self._decisions))
-            self._decisions = []
+            self._publish("decisions", self._decisions.table())
+            self._decisions = DecisionColumns()
         if self._outcomes:
-            self._publish("outcomes", _outcome_table(self._outcomes))
-            self._outcomes = []
+            self._publish("outcomes", self._outcomes.table())
+            self._outcomes = OutcomeColumns()
         if self._since is not None:
             self._next += 1
         self._since = None
@@ -206,39 +306,6 @@ def _parts(folder: Path) -> list[tuple[int, Path]]:
         return []
     found = ((_PART.fullmatch(p.name), p) for p in folder.iterdir())
     return sorted((int(m.group(1)), p) for m, p in found if m)
-
-
-def _decision_table(rows: list[DecisionRow]) -> pa.Table:
-    return pa.Table.from_pydict(
-        {
-            "policy": [r.policy for r in rows],
-            "message_id": [r.message_id for r in rows],
-            "time": [r.time for r in rows],
-            "context": [r.context for r in rows],
-            "lane": [r.lane.label for r in rows],
-            "route": [r.route for r in rows],
-            "propensity": [r.propensity for r in rows],
-            "explored": [r.explored for r in rows],
-            "score": [r.score for r in rows],
-            "candidates": [list(r.candidates) for r in rows],
-            "policy_version": [r.policy_version for r in rows],
-        },
-        schema=DECISIONS,
-    )
-
-
-def _outcome_table(rows: list[OutcomeRow]) -> pa.Table:
-    return pa.Table.from_pydict(
-        {
-            "message_id": [r.message_id for r in rows],
-            "time": [r.time for r in rows],
-            "kind": [r.kind.value for r in rows],
-            "latency_s": [r.latency_s for r in rows],
-            "cost": [r.cost for r in rows],
-            "error_code": [r.error_code for r in rows],
-        },
-        schema=OUTCOMES,
-    )
 
 
 def _read(folder: Path, schema: pa.Schema) -> pd.DataFrame:

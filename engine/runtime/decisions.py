@@ -2,39 +2,61 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from engine.dispatch.dispatcher import Decided
 from engine.dispatch.ports import Outcome
 from engine.domain.clock import SystemClock
-from engine.infra.decision_log import DecisionLog, DecisionRow, OutcomeKind, OutcomeRow
+from engine.domain.enums import Lane, MessageStatus
+from engine.infra.decision_log import DecisionColumns, DecisionLog, OutcomeColumns, OutcomeKind
+
+# Per-row lookups as plain dicts rather than a property or classmethod call (a hot path).
+_LABELS = {lane: lane.label for lane in Lane}
+_KINDS: dict[MessageStatus, str] = {}
+for _status in MessageStatus:
+    with contextlib.suppress(ValueError):  # not an outcome: OutcomeKind.of raises for it below
+        _KINDS[_status] = OutcomeKind.of(_status).value
 
 
 class DecisionSink:
+    """Hands dispatch events to a :class:`DecisionLog` as columns: no row object per event."""
+
     def __init__(self, folder: str, policy: str) -> None:
         self.policy = policy
         self.log = DecisionLog(Path(folder), SystemClock())
 
     def decided(self, decided: Sequence[Decided]) -> None:
+        choices = [d.choice for d in decided]
         self.log.append_decisions(
-            [
-                DecisionRow(
-                    policy=self.policy, message_id=d.message_id, time=d.at, context=d.choice.context,
-                    lane=d.lane, route=d.choice.channel or "", propensity=d.choice.propensity,
-                    explored=d.choice.explored, score=d.choice.score,
-                    candidates=tuple(name for name, _ in d.choice.alternatives),
-                )
-                for d in decided
-            ]
-        )  # fmt: skip
+            DecisionColumns(
+                policy=[self.policy] * len(choices),
+                message_id=[d.message_id for d in decided],
+                time=[d.at for d in decided],
+                context=[c.context for c in choices],
+                lane=[_LABELS[d.lane] for d in decided],
+                route=[c.channel or "" for c in choices],
+                propensity=[c.propensity for c in choices],
+                explored=[c.explored for c in choices],
+                score=[c.score for c in choices],
+                candidates=[name for c in choices for name, _ in c.alternatives],
+                candidate_counts=[len(c.alternatives) for c in choices],
+                policy_version=[""] * len(choices),
+            )
+        )
 
     def outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        kinds = _KINDS
         self.log.append_outcomes(
-            [
-                OutcomeRow(o.message_id, o.at, OutcomeKind.of(o.status), o.latency_s, o.cost, o.error_code)
-                for o in outcomes
-            ]
+            OutcomeColumns(
+                message_id=[o.message_id for o in outcomes],
+                time=[o.at for o in outcomes],
+                kind=[kinds.get(o.status) or OutcomeKind.of(o.status).value for o in outcomes],
+                latency_s=[o.latency_s for o in outcomes],
+                cost=[o.cost for o in outcomes],
+                error_code=[o.error_code for o in outcomes],
+            )
         )
 
     def poll(self) -> None:

@@ -11,7 +11,15 @@ import pytest
 
 from engine.domain.clock import ManualClock
 from engine.domain.enums import Lane, MessageStatus
-from engine.infra.decision_log import DecisionLog, DecisionRow, OutcomeKind, OutcomeRow, load
+from engine.infra.decision_log import (
+    DecisionColumns,
+    DecisionLog,
+    DecisionRow,
+    OutcomeColumns,
+    OutcomeKind,
+    OutcomeRow,
+    load,
+)
 from engine.infra.decision_schema import SCHEMA
 from simulations import decisions as simulated
 
@@ -51,6 +59,50 @@ def test_rows_stay_buffered_until_flush(tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / "decisions" / "part-000000.parquet")
     assert table.column("candidates").to_pylist() == [["a", "b"]]
     assert table.column("policy_version").to_pylist() == ["v1"]
+
+
+def test_columns_write_what_rows_write(tmp_path: Path) -> None:
+    rows = [decision("m1"), decision("m2", 1.0, route="b")]
+    outcomes = [outcome("m1", K.DELIVERED, 2.0, latency_s=1.5), outcome("m2", K.FAILED, 3.0, error_code="x")]
+    with DecisionLog(tmp_path / "rows", ManualClock()) as log:
+        log.append_decisions(iter(rows))
+        log.append_outcomes(outcomes)
+    with DecisionLog(tmp_path / "columns", ManualClock()) as log:
+        log.append_decisions(DecisionColumns.of(rows[:1]))
+        log.append_decisions(
+            DecisionColumns(
+                ["ts"],
+                ["m2"],
+                [1.0],
+                ["FR/20801"],
+                ["otp"],
+                ["b"],
+                [0.5],
+                [False],
+                [0.9],
+                ["a", "b"],
+                [2],
+                ["v1"],
+            )
+        )
+        assert log.pending == 2
+        log.append_outcomes(OutcomeColumns.of(outcomes))
+    for sub in ("decisions", "outcomes"):
+        by_rows = pq.read_table(tmp_path / "rows" / sub / "part-000000.parquet")
+        by_columns = pq.read_table(tmp_path / "columns" / sub / "part-000000.parquet")
+        assert by_rows.schema == by_columns.schema
+        assert by_rows.to_pylist() == by_columns.to_pylist()
+
+
+def test_columns_of_unequal_length_are_refused(tmp_path: Path) -> None:
+    log = DecisionLog(tmp_path, ManualClock())
+    with pytest.raises(ValueError, match="unequal length"):
+        log.append_outcomes(OutcomeColumns(["m1", "m2"], [1.0], ["delivered"], [None], [None], [None]))
+    columns = DecisionColumns.of([decision("m1")])
+    columns.candidate_counts = [3]
+    with pytest.raises(ValueError, match="candidate_counts"):
+        log.append_decisions(columns)
+    assert log.pending == 0
 
 
 def test_flushes_every_max_rows(tmp_path: Path) -> None:
