@@ -157,7 +157,8 @@ class MessageStore:
 
         ``callbacks``: the ids among ``changes`` known to have a ``status_callback`` (a caller that
         holds the records knows); None makes Redis check each record. Successive changes of one
-        message are written as one HSET and one RPUSH. ``sent`` is indexed as by :meth:`index_sent`,
+        message are written as one HSET and one RPUSH. ``sent``: ``(channel, provider_ids, message_id,
+        receipt_deadline)`` of messages now sent, indexed for correlation (see :meth:`lookup_sent`),
         after the changes; ``sending_done`` clears that ``(lane, consumer)``'s :meth:`mark_sending`
         journal, in the same script: the outcomes and the end of the journal are one atomic write.
         """
@@ -209,12 +210,6 @@ class MessageStore:
         """Ids journaled as being submitted by any dispatcher of the lane and not settled since."""
         journals: Reply = await self.client.hvals(self.keys.sending(lane))
         return {mid for ids in journals for mid in str(ids).split(",") if mid}
-
-    async def index_sent(self, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
-        """Remember ``(channel, provider_ids, message_id, receipt_deadline)`` for correlation."""
-        batch = Batch()
-        self._index(batch, entries)
-        await self.batches.run(batch)
 
     def _index(self, batch: Batch, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
         ttl = str(PROVIDER_ID_TTL_S)

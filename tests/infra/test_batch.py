@@ -69,7 +69,7 @@ def test_changes_append_history_and_count_each_final_once(redis_url: str) -> Non
 def test_sent_messages_are_found_by_any_form_of_their_provider_id(redis_url: str) -> None:
     async def scenario() -> list[str | None]:
         async with open_store(redis_url) as store:
-            await store.index_sent([("smsc", ["1f"], "m1", 10.0), ("smsc", ["42", "43"], "m2", 11.0)])
+            await store.apply([], sent=[("smsc", ["1f"], "m1", 10.0), ("smsc", ["42", "43"], "m2", 11.0)])
             refs = [("smsc", "31"), ("smsc", "0000001F"), ("smsc", "43"), ("other", "42"), ("smsc", "zz")]
             return await store.lookup_sent(refs)
 

@@ -69,7 +69,7 @@ def test_webhook_receipts_pushed_by_the_api_settle_messages(redis_url: str) -> N
         async with open_store(redis_url) as store:
             processor = ReceiptProcessor(store, RecordingRouter(), ManualClock(10.0), receipt_timeout_s=60.0)
             await _sent(store, "m", MessageStatus.SENT)
-            await store.index_sent([("c", ["p1"], "m", 70.0)])
+            await store.apply([], sent=[("c", ["p1"], "m", 70.0)])
             await Inbound(store.client, store.keys).push([Receipt("c", "p1", ReceiptStatus.DELIVERED, 8.0)])
             await processor.tick()
             record = (await store.fetch(["m"]))[0] or {}
@@ -89,7 +89,7 @@ def test_at_a_batch_deadline_only_its_silent_messages_become_unknown(redis_url: 
             await _sent(store, "quiet", MessageStatus.SENT)
             await _sent(store, "heard", MessageStatus.SENT)
             await store.apply([Change("heard", 2.0, fields={"provider_ids": "p2"})])
-            await store.index_sent([("c", ["p1"], "quiet", 62.0), ("c", ["p2"], "heard", 62.0)])
+            await store.apply([], sent=[("c", ["p1"], "quiet", 62.0), ("c", ["p2"], "heard", 62.0)])
             await processor.ingest([Receipt("c", "p2", ReceiptStatus.DELIVERED, 8.0)])
             await processor.tick()  # before the deadline: nothing times out
             early = {r["id"]: r["status"] for r in await store.fetch(["quiet", "heard"]) if r}
