@@ -456,13 +456,20 @@ def kinds() -> dict[str, Kind]:
             ),
         ),
         "invalid_numeric_value": Kind(
-            8,
+            6,
             invalid,
             _choose(
                 [_change(validity_s=v) for v in VALIDITY]
                 + [_change(max_price=v) for v in PRICES]
                 + [_change(send_at=v) for v in SEND_AT]
-                + [
+            ),
+        ),
+        # Not JSON (RFC 8259 has no NaN or Infinity; a double cannot hold 1e999): a 400, not a 422.
+        "non_json_number": Kind(
+            2,
+            bad_request,
+            _choose(
+                [
                     _text(v)
                     for v in (
                         {"max_price": "NaN"},
