@@ -110,10 +110,10 @@ class Dispatcher:
         return processed
 
     async def step(self) -> int:
-        entries = await self.streams.read(
+        entries, carried = await self.streams.read_carried(
             self.lane, self.consumer, self.settings.batch_size, self.settings.block_ms
         )
-        return await self.process(entries)
+        return await self.process(entries, carried=carried)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.recover()
@@ -132,13 +132,26 @@ class Dispatcher:
 
     # -- one batch -----------------------------------------------------------------------------
 
-    async def process(self, entries: Sequence[tuple[str, str]], *, redelivered: bool = False) -> int:
+    async def process(
+        self,
+        entries: Sequence[tuple[str, str]],
+        *,
+        redelivered: bool = False,
+        carried: Sequence[Record | None] = (),
+    ) -> int:
         """One batch of entries. ``redelivered``: they were read before, by this dispatcher before
-        a restart or by a dead peer, so some may be in a ``sending`` journal (rule 2)."""
+        a restart or by a dead peer, so some may be in a ``sending`` journal (rule 2).
+        ``carried``: the records fresh entries carry; the others are read from the store.
+        """
         if not entries:
             return 0
         now = self.clock.now()
-        records = await self.store.fetch([mid for _, mid in entries])
+        records: list[Record | None] = list(carried) if carried and not redelivered else [None] * len(entries)
+        missing = [i for i, r in enumerate(records) if r is None]
+        if missing:
+            fetched = await self.store.fetch([entries[i][1] for i in missing])
+            for i, record in zip(missing, fetched, strict=True):
+                records[i] = record
         in_flight = await self.store.in_flight(self.lane) if redelivered else set()
         self._callbacks = {r["id"] for r in records if r is not None and r.get("callback")}
         changes: list[Change] = []

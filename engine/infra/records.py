@@ -17,7 +17,7 @@ has them, and not writing them saves a command per message on the accept path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -52,6 +52,20 @@ def stored_fields(m: NewMessage) -> list[str]:
     if m.callback:
         fields += ["callback", m.callback]
     return fields
+
+
+def lane_entry(m: NewMessage, stored: Sequence[str]) -> list[str]:
+    """A lane entry's fields: the id and, so the dispatcher need not read the record back, the
+    message as accepted (``stored`` is its :func:`stored_fields`)."""
+    return ["id", m.id, *stored]
+
+
+def carried_record(fields: Mapping[str, str]) -> Record | None:
+    """The record a fresh lane entry carries (still ``queued``: nothing else has touched it), or
+    None for an entry that only names its message (a release from the schedule, a requeue)."""
+    if IMMUTABLE not in fields:
+        return None
+    return read_record([item for pair in fields.items() if pair[0] != "id" for item in pair])
 
 
 def read_record(flat: Sequence[str]) -> Record | None:

@@ -26,7 +26,14 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.infra.batch import Batch, Runner
 from engine.infra.keys import DISPATCH_GROUP, INBOUND_GROUP, Keys
-from engine.infra.records import Record, implied_history, read_record, stored_fields
+from engine.infra.records import (
+    Record,
+    carried_record,
+    implied_history,
+    lane_entry,
+    read_record,
+    stored_fields,
+)
 
 # redis-py's reply types are unions of every possible shape; clients here decode to str, so replies
 # are taken as Any at the call and given their real shape right away.
@@ -106,9 +113,10 @@ class MessageStore:
                 replied.append(None)
                 counts[f"accepted:{m.lane.label}"] += 1
                 indexed.setdefault(m.tenant, []).extend((repr(m.created_at), m.id))
-            batch.add("HSET", self.keys.message(m.id), *stored_fields(m))
+            stored = stored_fields(m)
+            batch.add("HSET", self.keys.message(m.id), *stored)
             if m.send_at is None:
-                batch.add("XADD", self.keys.lane(m.lane), "*", "id", m.id)
+                batch.add("XADD", self.keys.lane(m.lane), "*", *lane_entry(m, stored))
             else:
                 batch.add("ZADD", self.keys.scheduled(), repr(m.send_at), m.id)
         for tenant, pairs in indexed.items():
@@ -353,10 +361,17 @@ class LaneStreams:
         self, lane: Lane, consumer: str, count: int, block_ms: int | None
     ) -> list[tuple[str, str]]:
         """New entries for this consumer: ``(entry_id, message_id)``."""
+        return (await self.read_carried(lane, consumer, count, block_ms))[0]
+
+    async def read_carried(
+        self, lane: Lane, consumer: str, count: int, block_ms: int | None
+    ) -> tuple[list[tuple[str, str]], list[Record | None]]:
+        """New entries for this consumer, and the record each carries (None if it carries none)."""
         reply: Reply = await self.client.xreadgroup(
             DISPATCH_GROUP, consumer, {self.keys.lane(lane): ">"}, count=count, block=block_ms
         )
-        return self._entries(reply[0][1]) if reply else []
+        raw = [(eid, fields) for eid, fields in (reply[0][1] if reply else []) if fields]
+        return [(str(eid), str(fields["id"])) for eid, fields in raw], [carried_record(f) for _, f in raw]
 
     async def own_pending(self, lane: Lane, consumer: str, count: int) -> list[tuple[str, str]]:
         """Entries delivered to this consumer before and never acknowledged (after a restart)."""
