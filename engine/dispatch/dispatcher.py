@@ -33,7 +33,7 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
 from engine.domain.types import Destination
 from engine.errors import InvalidNumberError
-from engine.infra.records import Record
+from engine.infra.records import Record, packed_route
 from engine.infra.store import Change, LaneStreams, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
@@ -257,7 +257,10 @@ class Dispatcher:
         retry = [j for j, c in zip(jobs, choices, strict=True) if c.channel is None]
         # Rule 2: the journal is durable before any channel sees the messages. Their `sending`
         # status (with the decision) is written with their outcomes.
-        changes = [self._sending(j, c, now, attempt) for j, c in routable]
+        changes = [
+            Change(j.record["id"], now, MessageStatus.SENDING, note=f"via {c.channel}") for j, c in routable
+        ]
+        route = {j.record["id"]: self._route(j, c, attempt) for j, c in routable}
         if routable:
             await self.store.mark_sending(self.lane, self.consumer, [j.record["id"] for j, _ in routable])
         if self.on_decided:
@@ -275,12 +278,14 @@ class Dispatcher:
                 if result is None or (error is not None and error.outcome_unknown):
                     # The submit may have reached the channel: outcome unknown, never resent (rule 2).
                     why = f"{channel}: {error.code}" if error else "channel unavailable during submit"
-                    fields = {"raw_error": error.raw} if error else {}
+                    fields = packed_route({**route[mid], "raw_error": error.raw if error else ""})
                     changes.append(Change(mid, t, MessageStatus.UNKNOWN, fields, f"{why}; outcome unknown"))
                     done.append(job.entry)
                 elif result.accepted:
                     provider_ids = result.provider_id or ""
-                    fields = {"provider_ids": provider_ids, "submitted_at": repr(t)}
+                    fields = packed_route(
+                        {**route[mid], "provider_ids": provider_ids, "submitted_at": repr(t)}
+                    )
                     changes.append(Change(mid, t, MessageStatus.SENT, fields))
                     pids = provider_ids.split(",")
                     sent.append((channel, pids, mid, t + self.settings.receipt_timeout_s))
@@ -293,7 +298,8 @@ class Dispatcher:
                     else:
                         job.avoid = [*job.avoid, channel]
                     note = f"{channel} refused: {error.code if error else '?'}"
-                    changes.append(Change(mid, t, MessageStatus.QUEUED, {"avoid": ",".join(job.avoid)}, note))
+                    fields = packed_route({**route[mid], "avoid": ",".join(job.avoid)})
+                    changes.append(Change(mid, t, MessageStatus.QUEUED, fields, note))
                     if error is not None and not error.throttled:
                         events.append((FeedbackKind.FAILED, choice.arm, t))
                     retry.append(job)
@@ -309,18 +315,19 @@ class Dispatcher:
             )
         return retry
 
-    def _sending(self, job: _Job, choice: Choice, now: float, attempt: int) -> Change:
+    @staticmethod
+    def _route(job: _Job, choice: Choice, attempt: int) -> dict[str, str]:
+        """What the record keeps of a decision (and the API shows: channel, score, alternatives)."""
         decision = {
             "channel": choice.channel, "score": choice.score, "explored": choice.explored,
             "propensity": choice.propensity, "alternatives": choice.alternatives, "attempt": attempt,
         }  # fmt: skip
-        fields = {
+        return {
             "channel": str(choice.channel), "arm": str(choice.arm), "price": repr(choice.price * job.parts),
             "parts": str(job.parts), "country": job.destination.country,
             "operator": job.destination.operator or "", "decision": orjson.dumps(decision).decode(),
-            "attempts": str(attempt + 1),
+            "attempts": str(attempt + 1), "avoid": ",".join(job.avoid),
         }  # fmt: skip
-        return Change(job.record["id"], now, MessageStatus.SENDING, fields, f"via {choice.channel}")
 
     async def _submit(
         self, channel: str, pairs: list[tuple[_Job, Choice]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,6 +85,11 @@ def test_a_batch_is_journaled_before_its_submit_and_cleared_with_its_outcomes(re
             channel.submit = watching  # type: ignore[method-assign]
             await dispatcher(store, channel).step()
             records = await store.fetch(["a", "b"])
+            stored: Any = await store.client.hgetall(store.keys.message("a"))
+            # The routing fields are stored packed and read back flat.
+            assert sorted(stored) == ["m", "r", "status", "status_at"]
+            first = records[0] or {}
+            assert (first["channel"], first["provider_ids"], first["attempts"]) == ("c1", "p-a", "1")
             history = await store.history(records[0] or {})
             return (
                 seen_at_submit,
