@@ -174,11 +174,16 @@ class ReceiptProcessor:
         fetched = await self.store.fetch(overdue.message_ids, status=MessageStatus.SENT)
         records = [r for r in (sent_record(f) for f in fetched if f) if r is not None]
         updates = expired(records, now, self.receipt_timeout_s)
-        await self.store.apply([_change(u, None) for u in updates], _with_callback(fetched))
+        # Conditional in Redis: a receipt ingested since the records were read wins.
+        timed_out = set(
+            await self.store.time_out([(u.message_id, u.at) for u in updates], _with_callback(fetched))
+        )
         await self.store.settle(overdue)
         if self.on_outcome is not None:
-            self.on_outcome([Outcome(u.message_id, u.at, u.status) for u in updates])
-        self.counts["timeouts"] += len(updates)
+            self.on_outcome(
+                [Outcome(u.message_id, u.at, u.status) for u in updates if u.message_id in timed_out]
+            )
+        self.counts["timeouts"] += len(timed_out)
 
     async def convert(self, conversions: Sequence[Conversion]) -> None:
         """A conversion proves delivery: it settles the message as ``delivered`` (correcting

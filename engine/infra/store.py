@@ -202,6 +202,28 @@ class MessageStore:
             batch.add("HDEL", self.keys.sending(lane), consumer)
         await self.batches.run(batch)
 
+    async def time_out(self, silent: Sequence[tuple[str, float]], callbacks: AbstractSet[str]) -> list[str]:
+        """``(message_id, at)``: those still ``sent`` become ``unknown``; the ids that did.
+
+        Each is checked inside the script, so a receipt written after they were read wins: a
+        message never ends both ``delivered`` and ``unknown``. ``callbacks``: ids with a callback.
+        """
+        batch = Batch()
+        unknown, sent = MessageStatus.UNKNOWN, MessageStatus.SENT.value
+        status_writes: list[int] = []  # where each message's status change is in the batch
+        for mid, at in silent:
+            key = self.keys.message(mid)
+            batch.add_if_equal(key, "status", sent, "RPUSH", self.keys.history(mid), _event(unknown, at))
+            if mid in callbacks:
+                batch.add_if_equal(key, "status", sent, *self._callback_event(mid, unknown, at))
+            batch.add_if_equal(key, "status", sent, "HINCRBY", self.keys.counters(), "final:unknown", "1")
+            # Last: the checks above read the status this changes.
+            status_writes.append(len(batch))
+            status = ("status", unknown.value, "status_at", repr(at), "error_code", "")
+            batch.add_if_equal(key, "status", sent, "HSET", key, *status)
+        replies = await self.batches.run(batch, replies=True)
+        return [mid for (mid, _), at in zip(silent, status_writes, strict=True) if replies[at] is not None]
+
     async def mark_sending(self, lane: Lane, consumer: str, message_ids: Sequence[str]) -> None:
         """Journal the messages a dispatcher is about to hand to channels: one write per batch.
 
@@ -314,21 +336,17 @@ class MessageStore:
         self, batch: Batch, message_id: str, status: MessageStatus, at: float, *, known: bool = False
     ) -> None:
         """A callback event, for messages that asked for status callbacks (checked unless ``known``)."""
-        event = (
-            "XADD",
-            self.keys.callback_events(),
-            "*",
-            "id",
-            message_id,
-            "status",
-            status.value,
-            "at",
-            repr(at),
-        )
         if known:
-            batch.add(*event)
+            batch.add(*self._callback_event(message_id, status, at))
         else:
-            batch.add_if(self.keys.message(message_id), "callback", *event)
+            batch.add_if(
+                self.keys.message(message_id), "callback", *self._callback_event(message_id, status, at)
+            )
+
+    def _callback_event(self, message_id: str, status: MessageStatus, at: float) -> tuple[str, ...]:
+        return (
+            "XADD", self.keys.callback_events(), "*", "id", message_id, "status", status.value, "at", repr(at)
+        )  # fmt: skip
 
     async def counters(self) -> dict[str, int]:
         """Engine-wide counters; ``accepted`` is the sum of the per-lane ``accepted:<lane>``."""

@@ -103,3 +103,22 @@ def test_at_a_batch_deadline_only_its_silent_messages_become_unknown(redis_url: 
     statuses, waiting, timeouts = asyncio.run(scenario())
     assert statuses == {"quiet": "unknown", "heard": "delivered"}
     assert (waiting, timeouts) == (0, 1)
+
+
+def test_a_timeout_never_overwrites_a_receipt_written_since_the_records_were_read(redis_url: str) -> None:
+    async def scenario() -> tuple[list[str], dict[str, str], dict[str, int], int]:
+        async with open_store(redis_url) as store:
+            await _sent(store, "heard", MessageStatus.SENT)
+            await _sent(store, "quiet", MessageStatus.SENT)
+            # The tick read both as `sent`; a receipt for one is written before its timeouts are.
+            await store.apply([Change("heard", 70.0, MessageStatus.DELIVERED)])
+            timed_out = await store.time_out([("heard", 75.0), ("quiet", 75.0)], {"quiet"})
+            records = await store.fetch(["heard", "quiet"])
+            events: int = await store.client.xlen(store.keys.callback_events())
+            return timed_out, {r["id"]: r["status"] for r in records if r}, await store.counters(), events
+
+    timed_out, statuses, counters, events = asyncio.run(scenario())
+    assert timed_out == ["quiet"]
+    assert statuses == {"heard": "delivered", "quiet": "unknown"}
+    assert (counters["final:delivered"], counters["final:unknown"]) == (1, 1)
+    assert events == 1  # the callback event of the one that changed
