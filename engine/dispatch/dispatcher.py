@@ -34,7 +34,7 @@ from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
 from engine.domain.types import Destination
 from engine.errors import InvalidNumberError
 from engine.infra.records import Record, packed_route
-from engine.infra.store import Change, LaneStreams, MessageStore
+from engine.infra.store import Change, LaneStreams, MessageStore, SentEntry
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
 from engine.text.segments import part_count
@@ -269,7 +269,7 @@ class Dispatcher:
         for job, choice in routable:
             by_channel[str(choice.channel)].append((job, choice))
         outcomes = await asyncio.gather(*(self._submit(ch, pairs) for ch, pairs in by_channel.items()))
-        sent: list[tuple[str, Sequence[str], str, float]] = []
+        sent: list[SentEntry] = []
         events: list[tuple[int, int, float]] = []  # (kind, arm, at)
         for channel, pairs, results, answered in outcomes:
             for (job, choice), result, t in zip(pairs, results, answered, strict=True):

@@ -39,6 +39,8 @@ from engine.infra.records import (
 # are taken as Any at the call and given their real shape right away.
 Reply = Any
 PROVIDER_ID_TTL_S = 3 * 86_400
+# A message just sent: (channel, its provider ids, our message id, its receipt deadline).
+SentEntry = tuple[str, Sequence[str], str, float]
 MAX_ARGS = 4_000  # per command, even and below Lua's unpack limit (8,000 values)
 IDEMPOTENCY_TTL_S = 86_400  # as long as Stripe's and Twilio's: a client retries within a day
 
@@ -158,17 +160,17 @@ class MessageStore:
         changes: Sequence[Change],
         callbacks: AbstractSet[str] | None = None,
         *,
-        sent: Sequence[tuple[str, Sequence[str], str, float]] = (),
+        sent: Sequence[SentEntry] = (),
         sending_done: tuple[Lane, str] | None = None,
     ) -> None:
         """Write changes; status changes also become callback events for messages that asked.
 
         ``callbacks``: the ids among ``changes`` known to have a ``status_callback`` (a caller that
         holds the records knows); None makes Redis check each record. Successive changes of one
-        message are written as one HSET and one RPUSH. ``sent``: ``(channel, provider_ids, message_id,
-        receipt_deadline)`` of messages now sent, indexed for correlation (see :meth:`lookup_sent`),
-        after the changes; ``sending_done`` clears that ``(lane, consumer)``'s :meth:`mark_sending`
-        journal, in the same script: the outcomes and the end of the journal are one atomic write.
+        message are written as one HSET and one RPUSH. ``sent``: messages now sent, indexed for
+        correlation (see :meth:`lookup_sent`) after the changes. ``sending_done`` clears that
+        ``(lane, consumer)``'s :meth:`mark_sending` journal in the same script: the outcomes and the
+        end of the journal are one atomic write.
         """
         batch = Batch()
         finals: Counter[str] = Counter()
@@ -241,7 +243,7 @@ class MessageStore:
         journals: Reply = await self.client.hvals(self.keys.sending(lane))
         return {mid for ids in journals for mid in str(ids).split(",") if mid}
 
-    def _index(self, batch: Batch, entries: Sequence[tuple[str, Sequence[str], str, float]]) -> None:
+    def _index(self, batch: Batch, entries: Sequence[SentEntry]) -> None:
         ttl = str(PROVIDER_ID_TTL_S)
         for channel, provider_ids, message_id, _ in entries:
             for pid in provider_ids:  # one form indexed; a lookup tries every form of the receipt's id
@@ -374,12 +376,6 @@ class LaneStreams:
     @staticmethod
     def _entries(raw: Reply) -> list[tuple[str, str]]:
         return [(str(eid), str(fields["id"])) for eid, fields in raw if fields]
-
-    async def read(
-        self, lane: Lane, consumer: str, count: int, block_ms: int | None
-    ) -> list[tuple[str, str]]:
-        """New entries for this consumer: ``(entry_id, message_id)``."""
-        return (await self.read_carried(lane, consumer, count, block_ms))[0]
 
     async def read_carried(
         self, lane: Lane, consumer: str, count: int, block_ms: int | None

@@ -19,13 +19,13 @@ def test_trim_keeps_pending_and_undelivered_entries(redis_url: str) -> None:
             lanes = LaneStreams(store.client, store.keys)
             await lanes.ensure_groups()
             await store.accept([NewMessage(f"m{i}", "t", NG, "ACME", "hi", Lane.OTP, 1.0) for i in range(5)])
-            taken = await lanes.read(Lane.OTP, "d1", 3, None)
+            taken, _ = await lanes.read_carried(Lane.OTP, "d1", 3, None)
             await lanes.ack(Lane.OTP, [entry for entry, _ in taken if entry != taken[1][0]])  # m1 pending
             await lanes.trim(Lane.OTP)
             key = store.keys.lane(Lane.OTP)
             entries: Any = await store.client.xrange(key)
             kept = [str(fields["id"]) for _, fields in entries]
-            rest = await lanes.read(Lane.OTP, "d1", 10, None)
+            rest, _ = await lanes.read_carried(Lane.OTP, "d1", 10, None)
             await lanes.ack(Lane.OTP, [taken[1][0], *(entry for entry, _ in rest)])
             await lanes.trim(Lane.OTP)
             entries = await store.client.xrange(key)
