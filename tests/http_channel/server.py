@@ -58,13 +58,17 @@ class MiniServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._transports: set[asyncio.BaseTransport] = set()
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._connection, LOOPBACK, self.port)
+        def protocol() -> _Tracked:
+            return _Tracked(asyncio.StreamReader(), self._connection, self._transports)
+
+        self._server = await asyncio.get_running_loop().create_server(protocol, LOOPBACK, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -80,6 +84,12 @@ class MiniServer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        # A connection whose handler never got to run (its task cancelled before its first step)
+        # still has an open transport: close every one the server accepted.
+        for transport in self._transports:
+            transport.close()
+        self._transports.clear()
+        await asyncio.sleep(0)  # the transports finish closing on the next loop turn
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -103,6 +113,24 @@ class MiniServer:
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+
+class _Tracked(asyncio.StreamReaderProtocol):
+    """The stream protocol ``asyncio.start_server`` uses, remembering each accepted transport
+    (Python 3.11's ``Server.close`` leaves accepted connections open)."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        connected: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],
+        transports: set[asyncio.BaseTransport],
+    ) -> None:
+        super().__init__(reader, connected)
+        self._accepted = transports
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._accepted.add(transport)
+        super().connection_made(transport)
 
 
 async def _read(reader: asyncio.StreamReader) -> Request | None:
