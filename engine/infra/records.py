@@ -79,11 +79,12 @@ def packed_route(fields: Mapping[str, str]) -> dict[str, str]:
     return {ROUTE: orjson.dumps(fields).decode()}
 
 
-def read_record(flat: Sequence[str]) -> Record | None:
-    """A hash read as ``[field, value, ...]`` (HGETALL inside a script) as one flat record."""
-    if not flat:
+def read_record(raw: Sequence[str] | Mapping[str, str]) -> Record | None:
+    """A hash as HGETALL answers it (a map over RESP3; ``[field, value, ...]`` inside a script or
+    over RESP2) as one flat record."""
+    if not raw:
         return None
-    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    fields = dict(raw) if isinstance(raw, Mapping) else dict(zip(raw[::2], raw[1::2], strict=True))
     record: Record = {}
     for name in PACKED:
         packed = fields.pop(name, None)

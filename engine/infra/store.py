@@ -139,7 +139,7 @@ class MessageStore:
             else:
                 batch.add_if_equal(key, "status", status.value, "HGETALL", key)
         rows = await self.batches.run(batch, replies=True)
-        return [read_record(row) if row else None for row in rows]  # a script's HGETALL: a flat list
+        return [read_record(row) if row else None for row in rows]
 
     async def history(self, record: Record) -> list[dict[str, object]]:
         return (await self.histories([record]))[0]

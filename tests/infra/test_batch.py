@@ -1,9 +1,13 @@
-"""Batches of commands run by one script call, against the real Redis server."""
+"""Batches of commands run in one round trip (a transaction, or a script when conditional), against
+the real Redis server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
+
+from redis.exceptions import ResponseError
 
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
@@ -153,3 +157,42 @@ def test_a_record_is_stored_compactly(redis_url: str) -> None:
             return str(await store.client.object("ENCODING", store.keys.message("m")))
 
     assert asyncio.run(scenario()) in {"ziplist", "listpack"}
+
+
+def test_a_failing_command_raises_and_leaves_the_connection_usable(redis_url: str) -> None:
+    async def scenario() -> tuple[str, list[object]]:
+        async with open_store(redis_url) as store:
+            bad = Batch()
+            key = store.keys.message("x")
+            bad.add("SET", key, "text")
+            bad.add("HINCRBY", key, "a", "1")  # WRONGTYPE
+            try:
+                await store.batches.run(bad)
+            except ResponseError as exc:
+                error = str(exc)
+            good = Batch()
+            good.add("GET", key)
+            return error, await store.batches.run(good, replies=True)
+
+    error, replies = asyncio.run(scenario())
+    assert "WRONGTYPE" in error
+    assert replies == ["text"]
+
+
+def test_a_batch_cancelled_midway_leaves_none_of_its_replies_to_the_next(redis_url: str) -> None:
+    async def scenario() -> list[object]:
+        async with open_store(redis_url) as store:
+            big = Batch()
+            for i in range(20_000):
+                big.add("HSET", store.keys.message(f"m{i}"), "status", "queued")
+            task = asyncio.create_task(store.batches.run(big, replies=True))
+            await asyncio.sleep(0.001)  # sent, replies not all read
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            small = Batch()
+            small.add("HSET", store.keys.message("probe"), "status", "sent")
+            small.add("HGET", store.keys.message("probe"), "status")
+            return await store.batches.run(small, replies=True)
+
+    assert asyncio.run(scenario()) == [1, "sent"]
