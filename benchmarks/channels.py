@@ -47,7 +47,8 @@ from adapters.smpp import BindState, SmppChannel, SmppSettings
 from engine.domain.enums import Lane
 from engine.domain.messages import OutboundMessage, Receipt, SubmitResult
 from engine.domain.types import Channel
-from engine.runtime.actors import ChannelActor
+from engine.runtime.actors import ChannelActor, RemoteChannel
+from engine.runtime.wire import unpack
 from tests.smpp.peer import PASSWORD, NodeSmsc
 
 RESULTS = Path(__file__).parent / "results" / "channels.json"
@@ -169,8 +170,8 @@ class ReceiptCounter:
         self.count = 0
         self.last = 0.0
 
-    async def ingest(self, receipts: list[Receipt]) -> None:
-        self.count += len(receipts)
+    async def ingest(self, receipts: bytes) -> None:
+        self.count += len(unpack(receipts))
         self.last = time.time()
 
     async def seen(self) -> tuple[int, float]:
@@ -183,9 +184,10 @@ async def _ray_cell(smsc: NodeSmsc, window: int, n: int, batch: int, password_fi
     channel = Channel(f"bench-ray-w{window}", kind="smpp", tps=1_000_000.0, window=window, options=options)
     counter = ReceiptCounter.remote()  # type: ignore[attr-defined]
     actor = ChannelActor.remote(channel, counter)  # type: ignore[attr-defined]
+    port = RemoteChannel(actor)
     try:
         await actor.ensure_running.remote()
-        warm = await actor.submit.remote(_messages(5, f"warm{window}"))  # binds
+        warm = await port.submit(_messages(5, f"warm{window}"))  # binds
         warm_accepted = sum(r.accepted for r in warm.results)
         cell = Cell("smpp", "ray", window, n, 0.0, None, 0, 0, 0, 0)
         chunks = _batches(_messages(n, f"r{window}"), batch)
@@ -196,7 +198,7 @@ async def _ray_cell(smsc: NodeSmsc, window: int, n: int, batch: int, password_fi
                 done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for d in done:
                     _tally(cell, d.result().results)
-            in_flight.add(asyncio.ensure_future(actor.submit.remote(chunk)))
+            in_flight.add(asyncio.ensure_future(port.submit(chunk)))
         for d in asyncio.as_completed(in_flight):
             _tally(cell, (await d).results)
         cell.seconds_to_last_submit = time.time() - started

@@ -38,6 +38,7 @@ from engine.routing.table import RouteTable
 from engine.runtime.adapters import make_adapter
 from engine.runtime.channel_service import ChannelService
 from engine.runtime.decisions import DecisionSink
+from engine.runtime.wire import pack, unpack
 
 log = logging.getLogger(__name__)
 ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0}
@@ -88,10 +89,10 @@ class RouterActor:
     async def snapshot(self) -> None:
         await self.redis.set(self.key, self.service.snapshot())
 
-    async def route(
-        self, destinations: Sequence[Destination], lanes: NDArray[np.int64], avoid: Sequence[Sequence[str]]
-    ) -> list[Choice]:
-        return self.service.route(destinations, lanes, avoid)
+    async def route(self, request: bytes) -> bytes:
+        """``(destinations, lanes, avoid)`` packed by :mod:`wire`; the choices, packed."""
+        destinations, lanes, avoid = unpack(request)
+        return pack(self.service.route(destinations, lanes, avoid))
 
     async def feedback(self, feedback: FeedbackBatch) -> None:
         self.service.feedback(feedback)
@@ -116,10 +117,11 @@ class ChannelActor:
         return True
 
     async def _deliver(self, receipts: list[Receipt]) -> None:
-        await self.receipts_to.ingest.remote(receipts)
+        await self.receipts_to.ingest.remote(pack(receipts))
 
-    async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted:
-        return await self.service.submit(messages)
+    async def submit(self, messages: bytes) -> bytes:
+        """Outbound messages packed by :mod:`wire`; the :class:`Submitted` answer, packed."""
+        return pack(await self.service.submit(unpack(messages)))
 
     async def health(self) -> ChannelHealth:
         return self.service.health()
@@ -169,8 +171,9 @@ class ReceiptActor:
             except Exception:
                 log.exception("receipt tick failed")
 
-    async def ingest(self, receipts: list[Receipt]) -> None:
-        await self.processor.ingest(receipts)
+    async def ingest(self, receipts: bytes) -> None:
+        """Receipts packed by :mod:`wire`."""
+        await self.processor.ingest(unpack(receipts))
 
     async def stop(self) -> None:
         """Before the actor is killed: stop the timeouts and flush the decision log."""
@@ -210,7 +213,7 @@ class DispatcherActor:
             store=MessageStore(redis, keys),
             streams=LaneStreams(redis, keys),
             router=_routers(routers),
-            channels={name: _ChannelPort(handle) for name, handle in channels.items()},
+            channels={name: RemoteChannel(handle) for name, handle in channels.items()},
             resolver=DestinationResolver(OperatorTable.bundled()),
             clock=SystemClock(),
             settings=settings,
@@ -246,30 +249,34 @@ class DispatcherActor:
 
 
 def _routers(handles: list[Any]) -> ShardedRouter:
-    return ShardedRouter([_RouterPort(h) for h in handles])
+    return ShardedRouter([RemoteRouter(h) for h in handles])
 
 
-class _RouterPort:
+class RemoteRouter:
+    """The router port over a router actor."""
+
     def __init__(self, handle: Any) -> None:
         self.handle = handle
 
     async def route(
         self, destinations: Sequence[Destination], lanes: NDArray[np.int64], avoid: Sequence[Sequence[str]]
     ) -> list[Choice]:
-        choices: list[Choice] = await self.handle.route.remote(destinations, lanes, avoid)
+        choices: list[Choice] = unpack(await self.handle.route.remote(pack((destinations, lanes, avoid))))
         return choices
 
     async def feedback(self, feedback: FeedbackBatch) -> None:
         await self.handle.feedback.remote(feedback)
 
 
-class _ChannelPort:
+class RemoteChannel:
+    """The channel port over a channel actor."""
+
     def __init__(self, handle: Any) -> None:
         self.handle = handle
 
     async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted:
         try:
-            submitted: Submitted = await self.handle.submit.remote(messages)
+            submitted: Submitted = unpack(await self.handle.submit.remote(pack(list(messages))))
         except ACTOR_ERRORS as exc:
             raise ChannelUnavailableError(str(exc)) from exc
         return submitted
