@@ -130,26 +130,37 @@ class Runner:
         answered = await self._transaction(batch.commands)
         return answered if replies else []
 
+    async def call(self, *command: str) -> Any:
+        """One command; its reply as hiredis gives it (a RESP3 map as a dict). For replies that
+        redis-py would turn into many small objects on the way, such as a batch read from a stream."""
+        (reply,) = await self._exchange(_pack(command), 1)
+        if isinstance(reply, ResponseError):
+            raise reply
+        return reply
+
     async def _transaction(self, commands: list[tuple[str, ...]]) -> list[Any]:
-        payload = b"".join([MULTI, *map(_pack, commands), EXEC])
+        replies = await self._exchange(b"".join([MULTI, *map(_pack, commands), EXEC]), len(commands) + 2)
+        queued, done = replies[:-1], replies[-1]
+        for reply in (*queued, done, *(done if isinstance(done, list) else ())):
+            if isinstance(reply, ResponseError):
+                raise reply
+        return list(done)
+
+    async def _exchange(self, payload: bytes, count: int) -> list[Any]:
+        """Send ``payload`` on a connection of the pool and read ``count`` replies."""
         connection: Any = await self._pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await connection.send_packed_command(payload, check_health=False)
             # The connection's own parser is left alone: it holds nothing between commands, and
             # one reader for the whole block costs a fraction of a parser call per reply.
             stream: asyncio.StreamReader = connection._reader
-            replies = await self._read(stream, len(commands) + 2)
+            return await self._read(stream, count)
         except BaseException:
             # Cancelled or cut off mid-block: the rest of its replies must not reach the next user.
             await connection.disconnect(nowait=True)
             raise
         finally:
             await self._pool.release(connection)
-        queued, done = replies[:-1], replies[-1]
-        for reply in (*queued, done, *(done if isinstance(done, list) else ())):
-            if isinstance(reply, ResponseError):
-                raise reply
-        return list(done)
 
     async def _read(self, stream: asyncio.StreamReader, count: int) -> list[Any]:
         reader = hiredis.Reader(

@@ -196,3 +196,20 @@ def test_a_batch_cancelled_midway_leaves_none_of_its_replies_to_the_next(redis_u
             return await store.batches.run(small, replies=True)
 
     assert asyncio.run(scenario()) == [1, "sent"]
+
+
+def test_a_single_call_answers_its_reply_or_raises_its_error(redis_url: str) -> None:
+    async def scenario() -> tuple[object, str]:
+        async with open_store(redis_url) as store:
+            key = store.keys.message("x")
+            await store.batches.call("HSET", key, "a", "1")
+            reply = await store.batches.call("HGETALL", key)
+            try:
+                await store.batches.call("LPUSH", key, "v")  # WRONGTYPE
+            except ResponseError as exc:
+                return reply, str(exc)
+            return reply, ""
+
+    reply, error = asyncio.run(scenario())
+    assert reply in ({"a": "1"}, ["a", "1"])  # a map over RESP3, a flat list over RESP2
+    assert "WRONGTYPE" in error
