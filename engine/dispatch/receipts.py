@@ -123,22 +123,31 @@ class ReceiptProcessor:
         # A channel that echoes our id back: trust it only for a message that went out on that channel.
         refs = {r.message_ref for r, i in zip(receipts, ids, strict=True) if i is None and r.message_ref}
         unique = sorted({i for i in ids if i} | refs)
-        fetched = dict(zip(unique, await self.store.fetch(unique), strict=True))
-        ids = [
-            i if i is not None or not r.message_ref
-            else (r.message_ref if (fetched.get(r.message_ref) or {}).get("channel") == r.channel else None)
-            for r, i in zip(receipts, ids, strict=True)
-        ]  # fmt: skip
-        records = [sent_record(fetched[i] or {}) if i and fetched.get(i) else None for i in ids]
+        fetched = dict(zip(unique, await self.store.fetch_for_receipts(unique), strict=True))
+        viewed: dict[str, SentRecord | None] = {}  # one view per message, however many receipts
+        records: list[SentRecord | None] = []
+        for receipt, found_id in zip(receipts, ids, strict=True):
+            message_id = found_id
+            if message_id is None:
+                ref = receipt.message_ref
+                if not ref or (fetched.get(ref) or {}).get("channel") != receipt.channel:
+                    records.append(None)
+                    continue
+                message_id = ref
+            if message_id not in viewed:
+                record = fetched.get(message_id)
+                viewed[message_id] = sent_record(record) if record else None
+            records.append(viewed[message_id])
         result = correlate(receipts, records, now)
         self.parked.park(result.unmatched, now)
         by_id = {r.message_id: r for r in result.records}
-        callbacks = _with_callback(fetched.values())
-        await self.store.apply([_change(u, by_id.get(u.message_id)) for u in result.updates], callbacks)
-        # Parts that reported while others are still out: keep their statuses.
+        changes = [_change(u, by_id.get(u.message_id)) for u in result.updates]
+        # Parts that reported while others are still out: keep their statuses (in the same write).
         settled = {u.message_id for u in result.updates}
-        partial = [r for r in result.records if r.message_id not in settled]
-        await self.store.apply([Change(r.message_id, now, fields=_parts(r)) for r in partial])
+        changes += [
+            Change(r.message_id, now, fields=_parts(r)) for r in result.records if r.message_id not in settled
+        ]
+        await self.store.apply(changes, _with_callback(fetched.values()))
         if self.on_outcome is not None:
             submitted = {r.message_id: r.submitted_at for r in result.records}
             self.on_outcome(
@@ -171,7 +180,7 @@ class ReceiptProcessor:
         overdue = await self.store.overdue(now)
         if not overdue.tokens:
             return
-        fetched = await self.store.fetch(overdue.message_ids, status=MessageStatus.SENT)
+        fetched = await self.store.fetch_for_receipts(overdue.message_ids, status=MessageStatus.SENT)
         records = [r for r in (sent_record(f) for f in fetched if f) if r is not None]
         updates = expired(records, now, self.receipt_timeout_s)
         # Conditional in Redis: a receipt ingested since the records were read wins.

@@ -94,6 +94,34 @@ def read_record(raw: Sequence[str] | Mapping[str, str]) -> Record | None:
     return record
 
 
+# What correlating receipts reads of a record (see :func:`read_fields`): the packed routing outcome,
+# the status, what receipts added, and whether the sender wants callbacks. Never the accepted
+# message, whose body is most of a record.
+RECEIPT_FIELDS = (ROUTE, "status", "part_status", "part_errors", "callback")
+
+
+def read_fields(message_id: str, names: Sequence[str], values: Sequence[str | None]) -> Record | None:
+    """Some fields of a message's hash (HMGET's answer for ``names``) as one flat record with its
+    ``id``, as :func:`read_record` reads the whole hash; None if it has none of them.
+
+    >>> read_fields("m1", ("r", "status", "callback"), ['{"arm":"1","channel":"c"}', "sent", None])
+    {'arm': '1', 'channel': 'c', 'status': 'sent', 'id': 'm1'}
+    """
+    record: Record = {}
+    plain: Record = {}
+    for name, value in zip(names, values, strict=True):
+        if value is not None:
+            if name in PACKED:
+                record.update(orjson.loads(value))
+            else:
+                plain[name] = value
+    if not record and not plain:
+        return None
+    record.update(plain)
+    record["id"] = message_id
+    return record
+
+
 def implied_history(record: Record) -> list[dict[str, Any]]:
     """The entries every message starts with, which are not stored (see the module docstring)."""
     at = float(record["created_at"])

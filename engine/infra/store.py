@@ -27,10 +27,12 @@ from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.infra.batch import Batch, Runner
 from engine.infra.keys import DISPATCH_GROUP, INBOUND_GROUP, Keys
 from engine.infra.records import (
+    RECEIPT_FIELDS,
     Record,
     carried_record,
     implied_history,
     lane_entry,
+    read_fields,
     read_record,
     stored_fields,
 )
@@ -257,20 +259,53 @@ class MessageStore:
             batch.add("ZADD", self.keys.deadlines(), repr(max(e[3] for e in entries)), token)
 
     async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[str | None]:
-        """Our message id for each ``(channel, provider_id)``, trying every form of the id."""
-        forms = [(channel, id_forms(pid)) for channel, pid in refs]
-        keys = [
-            self.keys.provider_id(channel, form) for channel, alternatives in forms for form in alternatives
-        ]
-        if not keys:
-            return [None] * len(refs)
-        replies: list[Reply] = await self.client.mget(keys)
-        found = iter(replies)
-        out: list[str | None] = []
-        for _, alternatives in forms:
-            hits = [next(found) for _ in alternatives]
-            out.append(next((str(h) for h in hits if h is not None), None))
+        """Our message id for each ``(channel, provider_id)``, trying every form of the id in order.
+
+        The canonical forms are looked up first, and the other forms only for the ids not found
+        so: most receipts give the id as it was submitted, and every form costs a key.
+        """
+        key = self.keys.provider_id
+        forms = [id_forms(pid) for _, pid in refs]
+        out: list[str | None] = [None] * len(refs)
+        todo = [i for i, f in enumerate(forms) if f]
+        canonical = await self._get_many([key(refs[i][0], forms[i][0]) for i in todo])
+        others: list[int] = []  # ids not found under their canonical form, with other forms
+        for i, hit in zip(todo, canonical, strict=True):
+            if hit is not None:
+                out[i] = str(hit)
+            elif len(forms[i]) > 1:
+                others.append(i)
+        if others:
+            found = iter(await self._get_many([key(refs[i][0], f) for i in others for f in forms[i][1:]]))
+            for i in others:
+                hits = [next(found) for _ in forms[i][1:]]
+                out[i] = next((str(h) for h in hits if h is not None), None)
         return out
+
+    async def _get_many(self, keys: Sequence[str]) -> list[Reply]:
+        """MGET, packed by the batch runner (redis-py packs each key in Python)."""
+        batch = Batch()
+        for i in range(0, len(keys), MAX_ARGS):
+            batch.add("MGET", *keys[i : i + MAX_ARGS])
+        replies = await self.batches.run(batch, replies=True)
+        return [value for reply in replies for value in reply]
+
+    async def fetch_for_receipts(
+        self, ids: Sequence[str], *, status: MessageStatus | None = None
+    ) -> list[Record | None]:
+        """As :meth:`fetch`, but only what correlating receipts reads of each record
+        (:data:`~engine.infra.records.RECEIPT_FIELDS`): the accepted message is not read nor decoded."""
+        batch = Batch()
+        for mid in ids:
+            key = self.keys.message(mid)
+            if status is None:
+                batch.add("HMGET", key, *RECEIPT_FIELDS)
+            else:
+                batch.add_if_equal(key, "status", status.value, "HMGET", key, *RECEIPT_FIELDS)
+        rows = await self.batches.run(batch, replies=True)
+        return [
+            read_fields(mid, RECEIPT_FIELDS, row) if row else None for mid, row in zip(ids, rows, strict=True)
+        ]
 
     async def overdue(self, now: float, limit: int = 20) -> Overdue:
         """Batches of sent messages past their receipt deadline (at most ``limit``)."""

@@ -13,6 +13,7 @@ from engine.domain.clock import ManualClock
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
 from engine.domain.types import Destination
+from engine.infra.records import packed_route
 from engine.infra.store import Change, Conversion, Inbound, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
@@ -34,10 +35,10 @@ class RecordingRouter:
         self.feedback_batches.append(feedback)
 
 
-async def _sent(store: MessageStore, mid: str, status: MessageStatus) -> None:
+async def _sent(store: MessageStore, mid: str, status: MessageStatus, provider_id: str = "p1") -> None:
     await store.accept([NewMessage(mid, "t", "+2348030000000", "ACME", "hi", Lane.OTP, 1.0)])
-    fields = {"channel": "c", "arm": "3", "provider_ids": "p1", "submitted_at": "2.0", "parts": "1"}
-    await store.apply([Change(mid, 2.0, MessageStatus.SENT, fields), Change(mid, 5.0, status)])
+    fields = {"channel": "c", "arm": "3", "provider_ids": provider_id, "submitted_at": "2.0", "parts": "1"}
+    await store.apply([Change(mid, 2.0, MessageStatus.SENT, packed_route(fields)), Change(mid, 5.0, status)])
 
 
 def test_a_conversion_corrects_unknown_and_teaches_the_router_once(redis_url: str) -> None:
@@ -87,8 +88,7 @@ def test_at_a_batch_deadline_only_its_silent_messages_become_unknown(redis_url: 
             clock = ManualClock(10.0)
             processor = ReceiptProcessor(store, RecordingRouter(), clock, receipt_timeout_s=60.0)
             await _sent(store, "quiet", MessageStatus.SENT)
-            await _sent(store, "heard", MessageStatus.SENT)
-            await store.apply([Change("heard", 2.0, fields={"provider_ids": "p2"})])
+            await _sent(store, "heard", MessageStatus.SENT, provider_id="p2")
             await store.apply([], sent=[("c", ["p1"], "quiet", 62.0), ("c", ["p2"], "heard", 62.0)])
             await processor.ingest([Receipt("c", "p2", ReceiptStatus.DELIVERED, 8.0)])
             await processor.tick()  # before the deadline: nothing times out
