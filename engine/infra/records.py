@@ -69,7 +69,7 @@ def carried_record(fields: Mapping[str, str]) -> Record | None:
     None for an entry that only names its message (a release from the schedule, a requeue)."""
     if IMMUTABLE not in fields:
         return None
-    return read_record([item for pair in fields.items() if pair[0] != "id" for item in pair])
+    return read_record(fields)  # its "id" is the message's, as in the immutable part
 
 
 def packed_route(fields: Mapping[str, str]) -> dict[str, str]:

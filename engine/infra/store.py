@@ -399,6 +399,7 @@ class LaneStreams:
     def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
         self.client = client
         self.keys = keys
+        self.batches = Runner(client)
 
     async def ensure_groups(self) -> None:
         for lane in Lane:
@@ -416,11 +417,17 @@ class LaneStreams:
         self, lane: Lane, consumer: str, count: int, block_ms: int | None
     ) -> tuple[list[tuple[str, str]], list[Record | None]]:
         """New entries for this consumer, and the record each carries (None if it carries none)."""
-        reply: Reply = await self.client.xreadgroup(
-            DISPATCH_GROUP, consumer, {self.keys.lane(lane): ">"}, count=count, block=block_ms
-        )
-        raw = [(eid, fields) for eid, fields in (reply[0][1] if reply else []) if fields]
-        return [(str(eid), str(fields["id"])) for eid, fields in raw], [carried_record(f) for _, f in raw]
+        block = () if block_ms is None else ("BLOCK", str(block_ms))
+        reply: Reply = await self.batches.call(
+            "XREADGROUP", "GROUP", DISPATCH_GROUP, consumer, "COUNT", str(count), *block,
+            "STREAMS", self.keys.lane(lane), ">",
+        )  # fmt: skip
+        if not reply:
+            return [], []
+        # One stream asked for: a map of one over RESP3, a list of one [name, entries] over RESP2.
+        raw = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+        entries = [(eid, dict(zip(flat[::2], flat[1::2], strict=True))) for eid, flat in raw if flat]
+        return [(eid, fields["id"]) for eid, fields in entries], [carried_record(f) for _, f in entries]
 
     async def own_pending(self, lane: Lane, consumer: str, count: int) -> list[tuple[str, str]]:
         """Entries delivered to this consumer before and never acknowledged (after a restart)."""
