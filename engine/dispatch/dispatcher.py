@@ -52,15 +52,8 @@ class DispatchSettings:
     throttle_pause_s: float = 0.1  # after putting throttled messages back, before the next batch
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
-    """A routing decision about to be submitted (for the decision log)."""
-
-    message_id: str
-    lane: Lane
-    choice: Choice
-    at: float
-    attempt: int
+# Decisions about to be submitted, for the decision log: the lane, the messages, their choices, when.
+DecidedHook = Callable[[Lane, Sequence[str], Sequence[Choice], float], None]
 
 
 @dataclass
@@ -88,7 +81,7 @@ class Dispatcher:
         resolver: DestinationResolver,
         clock: Clock,
         settings: DispatchSettings | None = None,
-        on_decided: Callable[[Sequence[Decided]], None] | None = None,
+        on_decided: DecidedHook | None = None,
         on_outcome: OutcomeHook | None = None,
     ) -> None:
         self.lane, self.consumer = lane, consumer
@@ -231,65 +224,63 @@ class Dispatcher:
                 for j in pending
             ]  # fmt: skip
             await self.store.apply(failed, self._callbacks)
-            self._outcomes(failed, {})
+            if self.on_outcome is not None:
+                codes = [(c.fields or {}).get("error_code") for c in failed]
+                self.on_outcome(
+                    [Outcome(c.message_id, c.at, MessageStatus.FAILED, error_code=code)
+                     for c, code in zip(failed, codes, strict=True)]
+                )  # fmt: skip
             done += [j.entry for j in pending]
         return done
-
-    def _outcomes(self, changes: Sequence[Change], cost: Mapping[str, float]) -> None:
-        if self.on_outcome is None:
-            return
-        logged = {MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.UNKNOWN}
-        rows = []
-        for c in changes:
-            if c.status in logged:
-                paid = cost.get(c.message_id) if c.status is MessageStatus.SENT else None
-                rows.append(
-                    Outcome(c.message_id, c.at, c.status, paid, error_code=(c.fields or {}).get("error_code"))
-                )
-        self.on_outcome(rows)
 
     async def _attempt(self, jobs: list[_Job], attempt: int, done: list[str]) -> list[_Job]:
         now = self.clock.now()
         lanes = np.full(len(jobs), int(self.lane), dtype=np.int64)
-        avoid = [[*j.avoid, *j.throttled_by] for j in jobs]
+        # Most messages avoid nothing yet: their own list goes as it is, not a copy.
+        avoid = [j.avoid + j.throttled_by if j.throttled_by else j.avoid for j in jobs]
         choices = await self.router.route([j.destination for j in jobs], lanes, avoid)
         routable = [(j, c) for j, c in zip(jobs, choices, strict=True) if c.channel is not None]
         retry = [j for j, c in zip(jobs, choices, strict=True) if c.channel is None]
+        if not routable:
+            return retry
+        ids = [j.record["id"] for j, _ in routable]
         # Rule 2: the journal is durable before any channel sees the messages. Their `sending`
         # status (with the decision) is written with their outcomes.
-        changes = [
-            Change(j.record["id"], now, MessageStatus.SENDING, note=f"via {c.channel}") for j, c in routable
-        ]
-        route = {j.record["id"]: self._route(j, c, attempt) for j, c in routable}
-        if routable:
-            await self.store.mark_sending(self.lane, self.consumer, [j.record["id"] for j, _ in routable])
+        await self.store.mark_sending(self.lane, self.consumer, ids)
         if self.on_decided:
-            self.on_decided([Decided(j.record["id"], self.lane, c, now, attempt) for j, c in routable])
+            self.on_decided(self.lane, ids, [c for _, c in routable], now)
+        changes = [
+            Change(mid, now, MessageStatus.SENDING, note=f"via {c.channel}")
+            for mid, (_, c) in zip(ids, routable, strict=True)
+        ]
         by_channel: dict[str, list[tuple[_Job, Choice]]] = defaultdict(list)
-        for job, choice in routable:
-            by_channel[str(choice.channel)].append((job, choice))
+        for pair in routable:
+            by_channel[str(pair[1].channel)].append(pair)
         outcomes = await asyncio.gather(*(self._submit(ch, pairs) for ch, pairs in by_channel.items()))
         sent: list[SentEntry] = []
         events: list[tuple[int, int, float]] = []  # (kind, arm, at)
+        logged: list[Outcome] = []
         for channel, pairs, results, answered in outcomes:
             for (job, choice), result, t in zip(pairs, results, answered, strict=True):
                 mid = job.record["id"]
+                route = self._route(job, choice, attempt)
                 error = None if result is None else result.error
                 if result is None or (error is not None and error.outcome_unknown):
                     # The submit may have reached the channel: outcome unknown, never resent (rule 2).
                     why = f"{channel}: {error.code}" if error else "channel unavailable during submit"
-                    fields = packed_route({**route[mid], "raw_error": error.raw if error else ""})
-                    changes.append(Change(mid, t, MessageStatus.UNKNOWN, fields, f"{why}; outcome unknown"))
+                    route["raw_error"] = error.raw if error else ""
+                    changes.append(
+                        Change(mid, t, MessageStatus.UNKNOWN, packed_route(route), f"{why}; outcome unknown")
+                    )
+                    logged.append(Outcome(mid, t, MessageStatus.UNKNOWN))
                     done.append(job.entry)
                 elif result.accepted:
                     provider_ids = result.provider_id or ""
-                    fields = packed_route(
-                        {**route[mid], "provider_ids": provider_ids, "submitted_at": repr(t)}
-                    )
-                    changes.append(Change(mid, t, MessageStatus.SENT, fields))
-                    pids = provider_ids.split(",")
-                    sent.append((channel, pids, mid, t + self.settings.receipt_timeout_s))
+                    route["provider_ids"], route["submitted_at"] = provider_ids, repr(t)
+                    changes.append(Change(mid, t, MessageStatus.SENT, packed_route(route)))
+                    sent.append((channel, provider_ids.split(","), mid, t + self.settings.receipt_timeout_s))
                     events.append((FeedbackKind.SUBMITTED, choice.arm, t))
+                    logged.append(Outcome(mid, t, MessageStatus.SENT, choice.price * job.parts))
                     done.append(job.entry)
                 else:
                     job.last_error = error
@@ -298,15 +289,16 @@ class Dispatcher:
                     else:
                         job.avoid = [*job.avoid, channel]
                     note = f"{channel} refused: {error.code if error else '?'}"
-                    fields = packed_route({**route[mid], "avoid": ",".join(job.avoid)})
-                    changes.append(Change(mid, t, MessageStatus.QUEUED, fields, note))
+                    route["avoid"] = ",".join(job.avoid)
+                    changes.append(Change(mid, t, MessageStatus.QUEUED, packed_route(route), note))
                     if error is not None and not error.throttled:
                         events.append((FeedbackKind.FAILED, choice.arm, t))
                     retry.append(job)
         # `sent` and its index in one write: a receipt can only be matched to a message already
         # `sent`, so a fast receipt's `delivered` is never overwritten by a late `sent`.
         await self.store.apply(changes, self._callbacks, sent=sent, sending_done=(self.lane, self.consumer))
-        self._outcomes(changes, {j.record["id"]: c.price * j.parts for j, c in routable})
+        if self.on_outcome is not None:
+            self.on_outcome(logged)
         if events:
             kind, arm, at = (np.array(col) for col in zip(*events, strict=True))
             at = at.astype(np.float64)

@@ -6,11 +6,11 @@ import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.dispatch.dispatcher import Decided
 from engine.dispatch.ports import Outcome
 from engine.domain.clock import SystemClock
 from engine.domain.enums import Lane, MessageStatus
 from engine.infra.decision_log import DecisionColumns, DecisionLog, OutcomeColumns, OutcomeKind
+from engine.routing.service import Choice
 
 # Per-row lookups as plain dicts rather than a property or classmethod call (a hot path).
 _LABELS = {lane: lane.label for lane in Lane}
@@ -27,22 +27,22 @@ class DecisionSink:
         self.policy = policy
         self.log = DecisionLog(Path(folder), SystemClock())
 
-    def decided(self, decided: Sequence[Decided]) -> None:
-        choices = [d.choice for d in decided]
+    def decided(self, lane: Lane, message_ids: Sequence[str], choices: Sequence[Choice], at: float) -> None:
+        n = len(choices)
         self.log.append_decisions(
             DecisionColumns(
-                policy=[self.policy] * len(choices),
-                message_id=[d.message_id for d in decided],
-                time=[d.at for d in decided],
+                policy=[self.policy] * n,
+                message_id=list(message_ids),
+                time=[at] * n,
                 context=[c.context for c in choices],
-                lane=[_LABELS[d.lane] for d in decided],
+                lane=[_LABELS[lane]] * n,
                 route=[c.channel or "" for c in choices],
                 propensity=[c.propensity for c in choices],
                 explored=[c.explored for c in choices],
                 score=[c.score for c in choices],
                 candidates=[name for c in choices for name, _ in c.alternatives],
                 candidate_counts=[len(c.alternatives) for c in choices],
-                policy_version=[""] * len(choices),
+                policy_version=[""] * n,
             )
         )
 
