@@ -59,5 +59,7 @@ def canonical_id(provider_id: str) -> str:
     >>> canonical_id(" 00ff ")
     'FF'
     """
-    forms = id_forms(provider_id)
-    return forms[0] if forms else ""
+    text = provider_id.strip()  # as id_forms, without working out the other forms: the index
+    if not text or not _HEX.issuperset(text):  # stores this one for every message sent
+        return text
+    return text.lstrip("0").upper() or "0"

@@ -130,6 +130,20 @@ class Runner:
         answered = await self._transaction(batch.commands)
         return answered if replies else []
 
+    async def read(self, batch: Batch) -> list[Any]:
+        """Each command's reply, for a batch that only reads: pipelined without a transaction,
+        which would make Redis queue every command before running it. No write means no half
+        batch for anyone to see; each read still sees a whole write."""
+        if batch.conditional:
+            return await self.run(batch, replies=True)
+        if not batch.commands:
+            return []
+        replies = await self._exchange(b"".join(map(_pack, batch.commands)), len(batch.commands))
+        for reply in replies:
+            if isinstance(reply, ResponseError):
+                raise reply
+        return replies
+
     async def call(self, *command: str) -> Any:
         """One command; its reply as hiredis gives it (a RESP3 map as a dict). For replies that
         redis-py would turn into many small objects on the way, such as a batch read from a stream."""

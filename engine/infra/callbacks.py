@@ -319,7 +319,7 @@ class CallbackWorker:
         reads = Batch()
         for event_id in ids:
             reads.add("GET", self.keys.callback_delivery(event_id))
-        raws = await self._batches.run(reads, replies=True)
+        raws = await self._batches.read(reads)
         deliveries = [Delivery.from_json(raw) for raw in raws if raw]
         stale = [event_id for event_id, raw in zip(ids, raws, strict=True) if not raw]
         tenant_secrets = await self._secrets({d.tenant for d in deliveries})

@@ -56,6 +56,11 @@ def test_opaque_and_blank_ids() -> None:
     assert canonical_id("00aB") == "AB"
 
 
+@given(st.one_of(st.text(), st.text("0123456789abcdefABCDEF \t", max_size=80)))
+def test_the_canonical_id_is_the_first_form(provider_id: str) -> None:
+    assert canonical_id(provider_id) == (id_forms(provider_id) or ("",))[0]
+
+
 def test_overlong_numeric_id_keeps_only_its_canonical_form() -> None:
     assert id_forms("0" + "1" * 80) == ("1" * 80,)
 
