@@ -53,7 +53,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.pipeline_local import LocalEngine
-from benchmarks.procstat import cpu_share, cpu_times
+from benchmarks.procstat import cpu_share, cpu_times, speed_probe
 from benchmarks.verdict import Verdict
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.enums import Lane, MessageStatus
@@ -132,6 +132,7 @@ class Cell:
     cpu_us_per_msg: dict[str, float]  # CPU per message per process group, same window
     redis_commands_per_msg: dict[str, float]  # INFO commandstats calls, first XADD to all final
     load_average_1m: float  # at the start of the cell: other work on the machine skews every figure
+    probe_ms: float  # CPU ms of a fixed Python workload at the start of the cell: the machine's speed then
     phases: dict[str, float]  # engine start, warm-up and stop, seconds
     ray_ratio: float | None = None  # Ray msgs/s over in-process msgs/s (sent), same batch size
 
@@ -279,6 +280,7 @@ class Run:
     commands: Counter[str]
     rows: list[list[str | None]]
     load: float
+    probe_ms: float
     warmup_s: float
 
 
@@ -288,7 +290,7 @@ async def drive(pipe: Pipeline, traffic: list[NewMessage], warm: list[NewMessage
     await enqueue(store, warm)
     await wait_for(store, len(warm), time.time() + limit)
     warmup_s = time.time() - began
-    load = os.getloadavg()[0]
+    load, probe = os.getloadavg()[0], speed_probe()
     calls0, cpu0, t0 = await command_calls(store), cpu_times(), time.time()
     await enqueue(store, traffic)
     t_enqueued = time.time()
@@ -301,7 +303,7 @@ async def drive(pipe: Pipeline, traffic: list[NewMessage], warm: list[NewMessage
     rows = await read_back(store, [m.id for m in traffic])
     return Run(
         t0, t_enqueued - t0, sent_ok and final_ok, cpu_share(cpu0, cpu1, t_sent - t0), t_sent - t0,
-        calls, rows, load, warmup_s,
+        calls, rows, load, probe, warmup_s,
     )  # fmt: skip
 
 
@@ -328,7 +330,7 @@ def summarise(mode: str, batch: int, run: Run, receipts: dict[str, int], phases:
         run.cpu,
         {k: round(v * per_msg, 1) for k, v in run.cpu.items()},
         {k: round(v / n, 2) for k, v in run.commands.most_common() if v / n >= 0.005},
-        run.load, phases,
+        run.load, run.probe_ms, phases,
     )  # fmt: skip
 
 
@@ -447,6 +449,7 @@ def cpu_table(cells: list[Cell]) -> Table:
     t.add_column("by process (µs/msg)")
     t.add_column("Redis cmds/msg", justify="right")
     t.add_column("load 1m", justify="right")
+    t.add_column("probe ms", justify="right")
     for c in cells:
         top = ", ".join(
             f"{k.removeprefix('ray::').removesuffix('Actor')} {v:,.0f}"
@@ -454,7 +457,7 @@ def cpu_table(cells: list[Cell]) -> Table:
         )
         t.add_row(
             f"{c.batch:,}", c.mode, f"{c.cpu_total_us:,.0f}", f"{sum(c.cpu_cores.values()):.2f}", top,
-            f"{sum(c.redis_commands_per_msg.values()):.1f}", f"{c.load_average_1m:.1f}",
+            f"{sum(c.redis_commands_per_msg.values()):.1f}", f"{c.load_average_1m:.1f}", f"{c.probe_ms:.0f}",
         )  # fmt: skip
     return t
 

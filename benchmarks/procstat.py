@@ -8,6 +8,7 @@ so every dispatcher actor lands in one ``ray::DispatcherActor`` group.
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -71,3 +72,20 @@ def cpu_share(before: dict[str, float], after: dict[str, float], seconds: float)
         return {}
     shares = {k: (after.get(k, 0.0) - before.get(k, 0.0)) / seconds for k in after}
     return {k: round(v, 3) for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v >= 0.005}
+
+
+def speed_probe(rounds: int = 3) -> float:
+    """Milliseconds of CPU a fixed pure-Python workload takes here now (best of ``rounds``).
+
+    The shared machines run at very different speeds from one minute to the next (the same code
+    measured 290 and 510 µs of CPU per message ten minutes apart): a figure to set next to every CPU
+    measurement, so that runs from different moments can be compared by their ratio to it.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i & 7
+        best = min(best, time.process_time() - started)
+    return best * 1000.0
