@@ -131,7 +131,7 @@ class Runner:
         if not batch.commands:
             return []
         if batch.conditional or len(batch.commands) > SCRIPT_FROM:
-            payload = orjson.dumps(batch.commands)  # UTF-8 as is, no \\u escapes for Lua to decode
+            payload = orjson.dumps(batch.commands)  # UTF-8 as is, no \u escapes for Lua to decode
             out: Any = await self._script(args=[payload, "1" if replies else "0"])
             return list(out) if replies else []
         answered = await self._transaction(batch.commands)

@@ -1,8 +1,8 @@
 """Message records, their history, the lanes (Redis Streams) and the receipt index.
 
-Every write that belongs together goes in one :class:`~engine.infra.batch.Batch`: one round trip and
-one script call, since a Redis round trip (and redis-py's work per command) costs far more than the
-commands themselves.
+Every write that belongs together goes in one :class:`~engine.infra.batch.Batch`: one round trip,
+applied atomically, since a Redis round trip (and redis-py's work per command) costs far more than
+the commands themselves. Reads that go together are one pipelined round trip.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class MessageStore:
         self.batches = Runner(client)
 
     async def accept(self, messages: Sequence[NewMessage]) -> list[str | None]:
-        """Record and enqueue (or schedule) messages in one script call; durable once this returns.
+        """Record and enqueue (or schedule) messages in one atomic batch; durable once this returns.
 
         A message with an idempotency key already used by its tenant is not written again: its
         entry in the answer is what the key holds (``"<message id> <fingerprint>"``), else None.
