@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -106,6 +107,7 @@ class ReceiptProcessor:
         grace_s: float = 60.0,
         on_outcome: OutcomeHook | None = None,
         consumer: str = "receipts",
+        feedback_every_s: float = 0.1,
     ) -> None:
         self.store, self.router, self.clock = store, router, clock
         self.inbound = Inbound(store.client, store.keys)
@@ -114,6 +116,11 @@ class ReceiptProcessor:
         self.parked = ParkedReceipts(grace_s)
         self.counts: Counter[str] = Counter()
         self.on_outcome = on_outcome
+        # What receipts taught the router, handed on at most every `feedback_every_s` (and at
+        # every tick): receipts come in many small batches, and each hand-over is a router call.
+        self.feedback_every_s = feedback_every_s
+        self._feedback: list[FeedbackBatch] = []
+        self._fed_at = -math.inf
 
     async def ingest(self, receipts: Sequence[Receipt]) -> None:
         if not receipts:
@@ -156,9 +163,10 @@ class ReceiptProcessor:
                  for u in result.updates]
             )  # fmt: skip
         if len(result.feedback):
-            await self.router.feedback(result.feedback)
+            self._feedback.append(result.feedback)
+        await self._feed(now)
         self.counts.update(
-            receipts=len(receipts), duplicates=result.duplicates, intermediate=result.intermediate,
+            ingests=1, receipts=len(receipts), duplicates=result.duplicates, intermediate=result.intermediate,
             settled=len(result.updates), corrections=sum(u.correction for u in result.updates),
         )  # fmt: skip
 
@@ -172,6 +180,7 @@ class ReceiptProcessor:
         now = self.clock.now()
         self.counts["released"] += await self.store.release_due(now)
         await self.ingest(self.parked.retry(now))
+        await self._feed(now, due=True)
         orphans = self.parked.expire(now)
         if orphans:
             self.counts["orphans"] += len(orphans)
@@ -193,6 +202,18 @@ class ReceiptProcessor:
                 [Outcome(u.message_id, u.at, u.status) for u in updates if u.message_id in timed_out]
             )
         self.counts["timeouts"] += len(timed_out)
+
+    async def _feed(self, now: float, *, due: bool = False) -> None:
+        """Hand the buffered feedback to the router if it is ``due`` or old enough."""
+        if not self._feedback or not (due or now - self._fed_at >= self.feedback_every_s):
+            return
+        parts, self._feedback = self._feedback, []
+        try:
+            await self.router.feedback(FeedbackBatch.concat(now, parts))
+        except BaseException:
+            self._feedback[:0] = parts  # the router is away (restarting): next time
+            raise
+        self._fed_at = now
 
     async def convert(self, conversions: Sequence[Conversion]) -> None:
         """A conversion proves delivery: it settles the message as ``delivered`` (correcting

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 CIRCUIT_OPEN = ChannelError("circuit_open", "circuit open", ErrorClass.PLATFORM)
 MAX_WAIT_S = 2.0  # how long a submit may wait for TPS budget before it is refused as throttled
+# Receipts trickle in one by one; each hand-over is a Ray call (about a millisecond of CPU on each
+# side), so they are handed on at most this often, in batches of up to HANDOVER_MAX.
+HANDOVER_EVERY_S = 0.05
+HANDOVER_MAX = 5_000
 
 
 class ChannelService:
@@ -85,11 +89,16 @@ class ChannelService:
             self._pump = asyncio.get_running_loop().create_task(self._run_pump(deliver))
 
     async def _run_pump(self, deliver: Callable[[list[Receipt]], Awaitable[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while not self._closing:
-            batch = await self.adapter.receipts(1000, 0.05)
+            if (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            batch = await self.adapter.receipts(HANDOVER_MAX, HANDOVER_EVERY_S)
             if not batch:
                 await asyncio.sleep(0)  # an adapter that returns at once must not starve the loop
                 continue
+            due = loop.time() + HANDOVER_EVERY_S
             while True:  # a receipt is never dropped here: a restarting receiver is waited for
                 try:
                     await deliver(batch)

@@ -11,7 +11,7 @@ import numpy as np
 from engine.dispatch.receipts import ReceiptProcessor
 from engine.domain.clock import ManualClock
 from engine.domain.enums import Lane, MessageStatus
-from engine.domain.messages import NewMessage
+from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.domain.types import Destination
 from engine.infra.records import packed_route
 from engine.infra.store import Change, Conversion, Inbound, MessageStore
@@ -122,3 +122,24 @@ def test_a_timeout_never_overwrites_a_receipt_written_since_the_records_were_rea
     assert statuses == {"heard": "delivered", "quiet": "unknown"}
     assert (counters["final:delivered"], counters["final:unknown"]) == (1, 1)
     assert events == 1  # the callback event of the one that changed
+
+
+def test_receipt_feedback_reaches_the_router_in_batches_at_most_every_interval(redis_url: str) -> None:
+    async def scenario() -> list[list[int]]:
+        async with open_store(redis_url) as store:
+            clock = ManualClock(10.0)
+            router = RecordingRouter()
+            processor = ReceiptProcessor(store, router, clock, receipt_timeout_s=60.0, feedback_every_s=0.1)
+            for mid, pid in (("a", "p1"), ("b", "p2"), ("c", "p3")):
+                await _sent(store, mid, MessageStatus.SENT, provider_id=pid)
+                await store.apply([], sent=[("c", [pid], mid, 70.0)])
+            seen: list[list[int]] = []
+            for pid in ("p1", "p2", "p3"):  # 0.04 s apart: the first goes at once, the others wait
+                await processor.ingest([Receipt("c", pid, ReceiptStatus.DELIVERED, clock.now())])
+                seen.append([len(b) for b in router.feedback_batches])
+                clock.advance(0.04)
+            await processor.tick()  # a tick hands on whatever waits
+            seen.append([len(b) for b in router.feedback_batches])
+            return seen
+
+    assert asyncio.run(scenario()) == [[1], [1], [1], [1, 2]]
