@@ -24,9 +24,9 @@ time. Batch size 1 costs a round trip per message, so its cells are capped at
 Ray starts once per run; every cell gets a fresh Redis, data folder and namespace, and its engine is
 stopped (actors killed) before the next one. ``--rounds N`` runs every cell N times, the rounds
 interleaved, and reports each cell's best round (all rounds are in the JSON): the machine's speed
-drifts from minute to minute, which a speed probe before each cell records. Results are printed as tables and written to
-``benchmarks/results/pipeline.json``; the targets are reported, not asserted. The machine's other
-work skews everything here: the JSON records the load average.
+drifts from minute to minute, which a speed probe before each cell records. Results are printed as
+tables and written to ``benchmarks/results/pipeline.json``; the targets are reported, not asserted.
+The machine's other work skews everything here: the JSON records the load average.
 """
 
 from __future__ import annotations
