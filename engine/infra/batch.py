@@ -145,27 +145,17 @@ class Runner:
             return await self.run(batch, replies=True)
         if not batch.commands:
             return []
-        replies = await self._exchange(b"".join(map(_pack, batch.commands)), len(batch.commands))
-        for reply in replies:
-            if isinstance(reply, ResponseError):
-                raise reply
-        return replies
+        return _checked(await self._exchange(b"".join(map(_pack, batch.commands)), len(batch.commands)))
 
     async def call(self, *command: str) -> Any:
         """One command; its reply as hiredis gives it (a RESP3 map as a dict). For replies that
         redis-py would turn into many small objects on the way, such as a batch read from a stream."""
-        (reply,) = await self._exchange(_pack(command), 1)
-        if isinstance(reply, ResponseError):
-            raise reply
-        return reply
+        return _checked(await self._exchange(_pack(command), 1))[0]
 
     async def _transaction(self, commands: list[tuple[str, ...]]) -> list[Any]:
         replies = await self._exchange(b"".join([MULTI, *map(_pack, commands), EXEC]), len(commands) + 2)
-        queued, done = replies[:-1], replies[-1]
-        for reply in (*queued, done, *(done if isinstance(done, list) else ())):
-            if isinstance(reply, ResponseError):
-                raise reply
-        return list(done)
+        _checked(replies)  # "QUEUED" per command, then EXEC's answer: an abort is an error here
+        return _checked(list(replies[-1]))
 
     async def _exchange(self, payload: bytes, count: int) -> list[Any]:
         """Send ``payload`` on a connection of the pool and read ``count`` replies."""
@@ -196,3 +186,11 @@ class Runner:
             while (reply := reader.gets()) is not _PENDING:
                 replies.append(reply)
         return replies
+
+
+def _checked(replies: list[Any]) -> list[Any]:
+    """The replies, unless one is an error reply: then it is raised (the first of them)."""
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return replies
