@@ -1,5 +1,5 @@
-"""Batches of commands run in one round trip (a transaction, or a script when conditional), against
-the real Redis server."""
+"""Batches of commands in one round trip (a script call, a transaction or a read pipeline, as
+engine.infra.batch chooses), against the real Redis server."""
 
 from __future__ import annotations
 
@@ -166,6 +166,7 @@ def test_a_failing_command_raises_and_leaves_the_connection_usable(redis_url: st
             key = store.keys.message("x")
             bad.add("SET", key, "text")
             bad.add("HINCRBY", key, "a", "1")  # WRONGTYPE
+            error = ""
             try:
                 await store.batches.run(bad)
             except ResponseError as exc:
