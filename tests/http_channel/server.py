@@ -85,11 +85,16 @@ class MiniServer:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         # A connection whose handler never got to run (its task cancelled before its first step)
-        # still has an open transport: close every one the server accepted.
-        for transport in self._transports:
-            transport.close()
-        self._transports.clear()
-        await asyncio.sleep(0)  # the transports finish closing on the next loop turn
+        # still has an open transport. Abort every one the server accepted and wait for each to
+        # report connection_lost: only then is its socket closed. A transport still closing when
+        # the loop stops keeps its socket, and the garbage collector's ResourceWarning then fails
+        # whichever later test happens to collect it.
+        for transport in list(self._transports):
+            transport.abort()
+        for _ in range(100):
+            if not self._transports:
+                break
+            await asyncio.sleep(0.001)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -129,8 +134,13 @@ class _Tracked(asyncio.StreamReaderProtocol):
         self._accepted = transports
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._mine = transport
         self._accepted.add(transport)
         super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._accepted.discard(self._mine)
+        super().connection_lost(exc)
 
 
 async def _read(reader: asyncio.StreamReader) -> Request | None:
