@@ -58,7 +58,7 @@ class MiniServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.Transport] = set()
 
     @property
     def url(self) -> str:
@@ -128,12 +128,13 @@ class _Tracked(asyncio.StreamReaderProtocol):
         self,
         reader: asyncio.StreamReader,
         connected: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],
-        transports: set[asyncio.BaseTransport],
+        transports: set[asyncio.Transport],
     ) -> None:
         super().__init__(reader, connected)
         self._accepted = transports
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a TCP server's connections are streams
         self._mine = transport
         self._accepted.add(transport)
         super().connection_made(transport)
