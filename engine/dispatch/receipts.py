@@ -203,6 +203,10 @@ class ReceiptProcessor:
             )
         self.counts["timeouts"] += len(timed_out)
 
+    async def flush(self) -> None:
+        """Hand the buffered feedback to the router now (before a stop: it is not kept anywhere)."""
+        await self._feed(self.clock.now(), due=True)
+
     async def _feed(self, now: float, *, due: bool = False) -> None:
         """Hand the buffered feedback to the router if it is ``due`` or old enough."""
         if not self._feedback or not (due or now - self._fed_at >= self.feedback_every_s):

@@ -176,9 +176,14 @@ class ReceiptActor:
         await self.processor.ingest(unpack(receipts))
 
     async def stop(self) -> None:
-        """Before the actor is killed: stop the timeouts and flush the decision log."""
+        """Before the actor is killed: stop the timeouts, hand on the feedback still buffered and
+        flush the decision log."""
         if self._ticks is not None:
             self._ticks.cancel()
+        try:
+            await self.processor.flush()
+        except Exception:  # the router is away: what it missed is lost learning, not messages
+            log.exception("receipt feedback not handed on at stop")
         self.processor.on_outcome = None  # receipts still arriving are not logged any more
         if self.sink is not None:
             self.sink.close()

@@ -143,3 +143,25 @@ def test_receipt_feedback_reaches_the_router_in_batches_at_most_every_interval(r
             return seen
 
     assert asyncio.run(scenario()) == [[1], [1], [1], [1, 2]]
+
+
+def test_flush_hands_buffered_feedback_on_at_once(redis_url: str) -> None:
+    async def scenario() -> list[list[int]]:
+        async with open_store(redis_url) as store:
+            clock = ManualClock(10.0)
+            router = RecordingRouter()
+            processor = ReceiptProcessor(store, router, clock, receipt_timeout_s=60.0, feedback_every_s=0.1)
+            for mid, pid in (("a", "p1"), ("b", "p2")):
+                await _sent(store, mid, MessageStatus.SENT, provider_id=pid)
+                await store.apply([], sent=[("c", [pid], mid, 70.0)])
+            seen: list[list[int]] = []
+            for pid in ("p1", "p2"):  # the second waits for the interval
+                await processor.ingest([Receipt("c", pid, ReceiptStatus.DELIVERED, clock.now())])
+            seen.append([len(b) for b in router.feedback_batches])
+            await processor.flush()  # no time has passed: flushed because asked, not because due
+            seen.append([len(b) for b in router.feedback_batches])
+            await processor.flush()  # nothing left: no empty batch
+            seen.append([len(b) for b in router.feedback_batches])
+            return seen
+
+    assert asyncio.run(scenario()) == [[1], [1, 1], [1, 1]]
