@@ -92,10 +92,11 @@ def _run(case: ChannelCase, body: Callable[[Channel], Awaitable[None]]) -> None:
             await body(channel)
 
     asyncio.run(main())
-    # Rarely (about one full run in five on a loaded machine), tearing down a case's peers leaves
-    # one socket transport to the garbage collector; its ResourceWarning then fails whichever later
-    # test happens to collect it. The origin is not found yet (the channels' own suites, which run
-    # with warnings as errors too, never show it), so it is collected here, where it belongs.
+    # Rarely (about one full run in five on a loaded machine), tearing down a case's peers left
+    # socket transports to the garbage collector; their ResourceWarning then failed whichever later
+    # test happened to collect them (CI once: three server-side transports of an HTTP case). The
+    # test HTTP server now waits until every connection it accepted is lost; what may still be
+    # left is collected here, where it belongs, rather than in a later test.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
