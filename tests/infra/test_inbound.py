@@ -124,15 +124,23 @@ def test_a_timeout_never_overwrites_a_receipt_written_since_the_records_were_rea
     assert events == 1  # the callback event of the one that changed
 
 
+async def _feedback_setup(
+    store: MessageStore, provider_ids: list[str]
+) -> tuple[ReceiptProcessor, RecordingRouter, ManualClock]:
+    """A processor that hands feedback on at most every 0.1 s, and one `sent` message per id."""
+    clock = ManualClock(10.0)
+    router = RecordingRouter()
+    processor = ReceiptProcessor(store, router, clock, receipt_timeout_s=60.0, feedback_every_s=0.1)
+    for pid in provider_ids:
+        await _sent(store, f"m-{pid}", MessageStatus.SENT, provider_id=pid)
+        await store.apply([], sent=[("c", [pid], f"m-{pid}", 70.0)])
+    return processor, router, clock
+
+
 def test_receipt_feedback_reaches_the_router_in_batches_at_most_every_interval(redis_url: str) -> None:
     async def scenario() -> list[list[int]]:
         async with open_store(redis_url) as store:
-            clock = ManualClock(10.0)
-            router = RecordingRouter()
-            processor = ReceiptProcessor(store, router, clock, receipt_timeout_s=60.0, feedback_every_s=0.1)
-            for mid, pid in (("a", "p1"), ("b", "p2"), ("c", "p3")):
-                await _sent(store, mid, MessageStatus.SENT, provider_id=pid)
-                await store.apply([], sent=[("c", [pid], mid, 70.0)])
+            processor, router, clock = await _feedback_setup(store, ["p1", "p2", "p3"])
             seen: list[list[int]] = []
             for pid in ("p1", "p2", "p3"):  # 0.04 s apart: the first goes at once, the others wait
                 await processor.ingest([Receipt("c", pid, ReceiptStatus.DELIVERED, clock.now())])
@@ -148,12 +156,7 @@ def test_receipt_feedback_reaches_the_router_in_batches_at_most_every_interval(r
 def test_flush_hands_buffered_feedback_on_at_once(redis_url: str) -> None:
     async def scenario() -> list[list[int]]:
         async with open_store(redis_url) as store:
-            clock = ManualClock(10.0)
-            router = RecordingRouter()
-            processor = ReceiptProcessor(store, router, clock, receipt_timeout_s=60.0, feedback_every_s=0.1)
-            for mid, pid in (("a", "p1"), ("b", "p2")):
-                await _sent(store, mid, MessageStatus.SENT, provider_id=pid)
-                await store.apply([], sent=[("c", [pid], mid, 70.0)])
+            processor, router, clock = await _feedback_setup(store, ["p1", "p2"])
             seen: list[list[int]] = []
             for pid in ("p1", "p2"):  # the second waits for the interval
                 await processor.ingest([Receipt("c", pid, ReceiptStatus.DELIVERED, clock.now())])
