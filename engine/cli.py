@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -208,8 +209,35 @@ class KeySpecError(A2PError):
     """A tenant name that is not allowed."""
 
 
+DEMO_MARKER = ".a2p-demo"
+
+
+class DemoFolderError(A2PError):
+    """A demo data folder that holds someone else's data."""
+
+
+def fresh_demo_folder(folder: Path) -> None:
+    """Empty the demo's data folder, if an earlier demo made it, so every demo starts from nothing.
+
+    Otherwise the router starts warm from the last run's snapshot (it remembers the last outage
+    and may never try the best channel again), and the decision log mixes the runs. A non-empty
+    folder without the demo's marker is refused rather than emptied: ``--data-dir`` may name
+    anything.
+    """
+    if folder.is_dir() and any(folder.iterdir()):
+        if not (folder / DEMO_MARKER).is_file():
+            raise DemoFolderError(
+                f"--data-dir {folder}: not empty and not made by an earlier demo; give a new or empty folder"
+            )
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_MARKER).write_text("made by `a2p demo`, and emptied by the next one\n")
+
+
 def _demo(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
     from importlib import resources  # noqa: PLC0415
 
     from rich.console import Console  # noqa: PLC0415
@@ -220,6 +248,9 @@ def _demo(args: argparse.Namespace) -> int:
     table = args.config or Path(str(resources.files("engine").joinpath("data", "demo.toml")))
     config = _engine_config(args, table, DEMO_POLICY, receipt_timeout_s=60.0)  # demo time is short
     _check_policies([config.policy])
+    fresh_demo_folder(args.data_dir)
+    # A namespace per run too: a Redis given by --redis-url keeps what earlier runs left there.
+    config = replace(config, namespace=f"demo-{time.strftime('%Y%m%d-%H%M%S')}")
     console = Console()
     plan = DemoPlan(duration_s=args.duration, rate_per_s=args.rate,
                     outage_at_s=args.duration * 0.25, outage_for_s=args.duration * 0.2)  # fmt: skip
