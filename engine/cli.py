@@ -227,7 +227,8 @@ def fresh_demo_folder(folder: Path) -> None:
     if folder.is_dir() and any(folder.iterdir()):
         if not (folder / DEMO_MARKER).is_file():
             raise DemoFolderError(
-                f"--data-dir {folder}: not empty and not made by an earlier demo; give a new or empty folder"
+                f"--data-dir {folder}: not empty and not made by an earlier demo (a demo before this "
+                "check left no mark); delete it, or give a new or empty folder"
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
