@@ -43,6 +43,7 @@ bench: setup peers
 	$(BIN)/python -m benchmarks.pipeline
 	$(BIN)/python -m benchmarks.api
 	$(BIN)/python -m benchmarks.channels
+	$(BIN)/python -m benchmarks.demo_recovery --jobs 2
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .pytest_cache .ruff_cache

@@ -31,8 +31,10 @@ SHARE_WINDOW_S = 6.0
 TIMELINE_S = 20.0
 RATE_WINDOW_S = (8.0, 20.0)  # receipts lag: delivery rates look at messages 8-20 s old
 # The demo squeezes hours into minutes: short memories, and silence that fades (so a recovered
-# route is retried within the demo's minute rather than after the 15-minute timeout).
-DEMO_POLICY = "pending_ts:half_life_s=120,fast_half_life_s=10,fade_silence=true"
+# route is retried within the demo's minute rather than after the 15-minute timeout). A change
+# detector quicker to fire (z 2.0, not 3.5) sees the first receipts of the recovered route as a
+# change: at 3.5 about one run in five never came back (`python -m benchmarks.demo_recovery`).
+DEMO_POLICY = "pending_ts:half_life_s=120,fast_half_life_s=10,fade_silence=true,change_z=2.0"
 
 
 @dataclass(frozen=True)
