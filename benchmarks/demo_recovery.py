@@ -439,7 +439,7 @@ def main() -> None:
     policies = args.policy or list(NAMES)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     replica = Replica(args.pump, args.feed, countries=(COUNTRY,) if args.ng_only else tuple(COUNTRIES))
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=120)  # a log keeps whole columns
     console.print(f"[bold]demo recovery[/bold]: {len(seeds)} seed(s) x {len(policies)} policies, {replica}")
     started = time.perf_counter()
     columns = (
