@@ -253,8 +253,7 @@ def _demo(args: argparse.Namespace) -> int:
     # A namespace per run too: a Redis given by --redis-url keeps what earlier runs left there.
     config = replace(config, namespace=f"demo-{time.strftime('%Y%m%d-%H%M%S')}")
     console = Console()
-    plan = DemoPlan(duration_s=args.duration, rate_per_s=args.rate,
-                    outage_at_s=args.duration * 0.25, outage_for_s=args.duration * 0.2)  # fmt: skip
+    plan = DemoPlan.lasting(args.duration, args.rate)
 
     async def run() -> None:
         demo = Demo(config, plan, console, on_started=lambda e: _demo_api(args, e, table, console, api))
