@@ -48,6 +48,7 @@ from engine.domain.enums import Lane
 from engine.domain.messages import OutboundMessage, Receipt, SubmitResult
 from engine.domain.types import Channel
 from engine.runtime.actors import ChannelActor, RemoteChannel
+from engine.runtime.engine import spawn_named
 from engine.runtime.wire import unpack
 from tests.smpp.peer import PASSWORD, NodeSmsc
 
@@ -182,8 +183,8 @@ async def _ray_cell(smsc: NodeSmsc, window: int, n: int, batch: int, password_fi
     options = (("host", smsc.host), ("port", smsc.port), ("system_id", f"ray{window}"),
                ("password_file", str(password_file)), ("seed", 3))  # fmt: skip
     channel = Channel(f"bench-ray-w{window}", kind="smpp", tps=1_000_000.0, window=window, options=options)
-    counter = ReceiptCounter.remote()  # type: ignore[attr-defined]
-    actor = ChannelActor.remote(channel, counter)  # type: ignore[attr-defined]
+    counter = spawn_named(f"bench-receipts-w{window}", ReceiptCounter)
+    actor = ChannelActor.remote(channel, f"bench-receipts-w{window}")  # type: ignore[attr-defined]
     port = RemoteChannel(actor)
     try:
         await actor.ensure_running.remote()

@@ -45,6 +45,16 @@ ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_re
 ACTOR_ERRORS = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
 
 
+def peer(name: str) -> Any:
+    """Another actor of the engine, by the name it was started with.
+
+    Actors are wired by name, not by handing each other's handles to their constructors: Ray keeps
+    handle arguments in the object store, from which it cannot always restore them when it restarts
+    the actor (ray-project/ray#53727, and an error in every start's log). A name is a plain string.
+    """
+    return ray.get_actor(name)
+
+
 def _freeze_heap() -> None:
     """Keep what start-up made out of every later garbage collection.
 
@@ -105,11 +115,11 @@ class RouterActor:
 class ChannelActor:
     """One channel: the adapter behind its TPS limit, window and circuit breaker."""
 
-    def __init__(self, channel: Channel, receipts_to: Any, secrets: dict[str, str] | None = None) -> None:
+    def __init__(self, channel: Channel, receipts_to: str, secrets: dict[str, str] | None = None) -> None:
         self.channel = channel
         adapter = make_adapter(channel, secrets)
         self.service = ChannelService(adapter, channel.tps, channel.window, SystemClock())
-        self.receipts_to = receipts_to
+        self.receipts_to = peer(receipts_to)
         _freeze_heap()
 
     async def ensure_running(self) -> bool:
@@ -143,7 +153,7 @@ class ReceiptActor:
         self,
         redis_url: str,
         namespace: str,
-        routers: list[Any],
+        routers: list[str],
         receipt_timeout_s: float,
         decisions_dir: str | None,
     ) -> None:
@@ -203,8 +213,8 @@ class DispatcherActor:
         *,
         redis_url: str,
         namespace: str,
-        routers: list[Any],
-        channels: dict[str, Any],
+        routers: list[str],
+        channels: dict[str, str],
         settings: DispatchSettings,
         decisions_dir: str | None,
         policy: str,
@@ -218,7 +228,7 @@ class DispatcherActor:
             store=MessageStore(redis, keys),
             streams=LaneStreams(redis, keys),
             router=_routers(routers),
-            channels={name: RemoteChannel(handle) for name, handle in channels.items()},
+            channels={channel: RemoteChannel(peer(name)) for channel, name in channels.items()},
             resolver=DestinationResolver(OperatorTable.bundled()),
             clock=SystemClock(),
             settings=settings,
@@ -253,8 +263,8 @@ class DispatcherActor:
         return self.dispatcher.processed
 
 
-def _routers(handles: list[Any]) -> ShardedRouter:
-    return ShardedRouter([RemoteRouter(h) for h in handles])
+def _routers(names: list[str]) -> ShardedRouter:
+    return ShardedRouter([RemoteRouter(peer(name)) for name in names])
 
 
 class RemoteRouter:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,6 +54,11 @@ class EngineConfig:
 def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
     """Start an actor (Ray's decorator hides ``.remote`` from the type checker)."""
     return actor_class.remote(*args, **kwargs)
+
+
+def spawn_named(name: str, actor_class: Any, *args: Any, **kwargs: Any) -> Any:
+    """Start an actor that the others find by ``name`` (see :func:`~engine.runtime.actors.peer`)."""
+    return actor_class.options(name=name).remote(*args, **kwargs)
 
 
 def init_ray(address: str | None) -> None:
@@ -102,21 +108,28 @@ class Engine:
         await LaneStreams(client, self.keys).ensure_groups()
         init_ray(cfg.ray_address)
         ns, url = cfg.namespace, self.redis_url
+        # Actors that others call are named: unique to this engine, even beside another in one Ray.
+        prefix = f"a2p/{ns}/{secrets.token_hex(4)}"
+        routers = [f"{prefix}/router{i}" for i in range(cfg.router_shards)]
+        receipts = f"{prefix}/receipts"
+        channels = {c.id: f"{prefix}/channel/{c.id}" for c in cfg.table.channels}
         self.routers = [
-            spawn(RouterActor, cfg.table, cfg.policy, url, ns, f"shard{i}") for i in range(cfg.router_shards)
+            spawn_named(name, RouterActor, cfg.table, cfg.policy, url, ns, f"shard{i}")
+            for i, name in enumerate(routers)
         ]
         timeout = cfg.dispatch.receipt_timeout_s
         decisions = str(cfg.data_dir / "decision-log") if cfg.decision_log else None
-        self.receipts = spawn(ReceiptActor, url, ns, self.routers, timeout, decisions)
+        self.receipts = spawn_named(receipts, ReceiptActor, url, ns, routers, timeout, decisions)
         self.callbacks = spawn(CallbackActor, url, ns, cfg.callbacks)
         # Credentials are read here, where the config was read, and handed to each channel's actor.
         self.channels = {
-            c.id: spawn(ChannelActor, c, self.receipts, secrets_of(c)) for c in cfg.table.channels
+            c.id: spawn_named(channels[c.id], ChannelActor, c, receipts, secrets_of(c))
+            for c in cfg.table.channels
         }
         self.dispatchers = [
             spawn(DispatcherActor,
-                lane, f"{lane.label}-{i}", redis_url=url, namespace=ns, routers=self.routers,
-                channels=self.channels, settings=cfg.dispatch, decisions_dir=decisions, policy=cfg.policy,
+                lane, f"{lane.label}-{i}", redis_url=url, namespace=ns, routers=routers,
+                channels=channels, settings=cfg.dispatch, decisions_dir=decisions, policy=cfg.policy,
             )
             for lane in Lane
             for i in range(cfg.dispatchers_per_lane)
