@@ -71,9 +71,17 @@ NAMES = {  # short names for the tables
     "thompson": "thompson",
 }
 BIN_S = 20.0
-AFTER_S = (120.0, 180.0)  # the window in which ng-direct must be back
-BEFORE_S = (0.0, 40.0)  # the whole bins before the black hole (45-81 s)
-OUTAGE_BINS_S = (60.0, 80.0)  # well inside the black hole: traffic must have left
+
+
+def _whole_bins(start_s: float, end_s: float) -> tuple[float, float]:
+    """The bins that lie wholly within ``[start_s, end_s)``, as ``(first start, last end)``."""
+    return math.ceil(start_s / BIN_S) * BIN_S, math.floor(end_s / BIN_S) * BIN_S
+
+
+_PLAN = DemoPlan()  # a2p demo's plan: the windows below follow it
+BEFORE_S = _whole_bins(0.0, _PLAN.outage_at_s)
+OUTAGE_BINS_S = _whole_bins(_PLAN.outage_at_s, _PLAN.outage_at_s + _PLAN.outage_for_s)  # traffic has left
+AFTER_S = (_PLAN.duration_s - 60.0, _PLAN.duration_s)  # the last minute: ng-direct must be back
 COUNTRY = "NG"
 EPOCH = 1_700_000_000.0
 
@@ -387,7 +395,7 @@ def label(policy: str) -> str:
 
 def render(summaries: Sequence[Summary], recovered_share: float) -> list[Table]:
     """The failure rates and phase shares, then the share per bin."""
-    plan = DemoPlan()
+    plan = _PLAN
     end = plan.outage_at_s + plan.outage_for_s
     rates = Table(
         title=f"{plan.outage_channel}'s share of {COUNTRY} traffic around its black hole "
@@ -458,7 +466,7 @@ def main() -> None:
     console.print(f"{seconds:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     payload: dict[str, Any] = {
-        "seeds": seeds, "policies": policies, "replica": asdict(replica), "plan": asdict(DemoPlan()),
+        "seeds": seeds, "policies": policies, "replica": asdict(replica), "plan": asdict(_PLAN),
         "recovered_share": args.recovered, "after_window_s": AFTER_S, "bin_s": BIN_S,
         "machine": platform.platform(), "seconds": seconds,
         "summary": [asdict(s) for s in summaries],
