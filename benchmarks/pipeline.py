@@ -60,6 +60,7 @@ from benchmarks.verdict import Verdict
 from engine.dispatch.dispatcher import DispatchSettings
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
+from engine.infra.heap import settle_heap
 from engine.infra.keys import DISPATCH_GROUP, Keys
 from engine.infra.server import redis_binary
 from engine.infra.store import MessageStore
@@ -558,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     budget = Budget.of(args.quick, args.messages)
     logging.basicConfig(level=logging.WARNING)
     init_ray(None)
+    settle_heap()  # as every engine process does: the in-process reference runs here
     try:
         rounds = asyncio.run(run(budget, args.seed, console, args.batches, max(1, args.rounds)))
     finally:

@@ -7,7 +7,6 @@ before it is read, and a POST that is not JSON with 415, so handlers only see we
 from __future__ import annotations
 
 import contextlib
-import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +27,7 @@ from engine.destinations.resolver import DestinationResolver
 from engine.domain.clock import Clock, SystemClock
 from engine.infra.apikeys import ApiKeys
 from engine.infra.callbacks import DeadLetters
+from engine.infra.heap import settle_heap
 from engine.infra.keys import Keys
 from engine.infra.store import Inbound, MessageStore, connect
 from engine.routing.table import RouteTable, load_route_table
@@ -131,10 +131,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
             clock=clock, limiter=RateLimiter(settings.rate_per_s, clock),
             webhook_parsers=_webhook_parsers(table), dead_letters=DeadLetters(client, keys, clock),
         )  # fmt: skip
-        # What start-up made (modules, FastAPI's routes and models) is never garbage: keep it out of
-        # every later collection, which would walk it all again.
-        gc.collect()
-        gc.freeze()
+        settle_heap()  # what start-up made (modules, FastAPI's routes and models) is never garbage
         try:
             yield
         finally:

@@ -444,7 +444,7 @@ class LaneStreams:
 
     async def ack(self, lane: Lane, entry_ids: Sequence[str]) -> None:
         if entry_ids:
-            await self.client.xack(self.keys.lane(lane), DISPATCH_GROUP, *entry_ids)
+            await self.batches.call("XACK", self.keys.lane(lane), DISPATCH_GROUP, *entry_ids)
 
     async def requeue(self, lane: Lane, entries: Sequence[tuple[str, str]]) -> None:
         """Put ``(entry_id, message_id)`` back at the tail of the lane as new entries.

@@ -9,7 +9,6 @@ supervisor every second) restarts its background loop after a restart.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from engine.domain.clock import SystemClock
 from engine.domain.enums import Lane
 from engine.domain.messages import OutboundMessage, Receipt
 from engine.domain.types import Channel, Destination
+from engine.infra.heap import settle_heap
 from engine.infra.keys import Keys
 from engine.infra.store import LaneStreams, MessageStore, connect
 from engine.policies.batches import FeedbackBatch
@@ -55,17 +55,6 @@ def peer(name: str) -> Any:
     return ray.get_actor(name)
 
 
-def _freeze_heap() -> None:
-    """Keep what start-up made out of every later garbage collection.
-
-    A Ray worker holds about 125,000 long-lived objects; each full collection walked them all, a
-    third of the receipt actor's CPU under load (measured). Frozen objects are never collected,
-    which is what they are: modules, Ray's state, the actor itself.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 @ray.remote(**ACTOR_OPTIONS)
 class RouterActor:
     """The bandit over live receipts, for one shard of destinations; snapshots itself to Redis."""
@@ -77,7 +66,7 @@ class RouterActor:
         self.key = Keys(namespace).router_snapshot(shard)
         self.warm = False
         self._snapshots: asyncio.Task[None] | None = None
-        _freeze_heap()
+        settle_heap()
 
     async def ensure_running(self, every_s: float = 5.0) -> bool:
         if self._snapshots is None:
@@ -120,7 +109,7 @@ class ChannelActor:
         adapter = make_adapter(channel, secrets)
         self.service = ChannelService(adapter, channel.tps, channel.window, SystemClock())
         self.receipts_to = peer(receipts_to)
-        _freeze_heap()
+        settle_heap()
 
     async def ensure_running(self) -> bool:
         self.service.start_pump(self._deliver)
@@ -164,7 +153,7 @@ class ReceiptActor:
             on_outcome=self.sink.outcomes if self.sink else None,
         )  # fmt: skip
         self._ticks: asyncio.Task[None] | None = None
-        _freeze_heap()
+        settle_heap()
 
     async def ensure_running(self) -> bool:
         if self._ticks is None:
@@ -237,7 +226,7 @@ class DispatcherActor:
         )
         self._loop: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        _freeze_heap()
+        settle_heap()
 
     async def ensure_running(self) -> bool:
         if self._loop is None or self._loop.done():

@@ -214,3 +214,26 @@ def test_a_single_call_answers_its_reply_or_raises_its_error(redis_url: str) -> 
     reply, error = asyncio.run(scenario())
     assert reply in ({"a": "1"}, ["a", "1"])  # a map over RESP3, a flat list over RESP2
     assert "WRONGTYPE" in error
+
+
+def test_a_script_batch_runs_on_a_redis_that_forgot_the_script_and_raises_its_errors(redis_url: str) -> None:
+    async def scenario() -> tuple[list[object], str]:
+        async with open_store(redis_url) as store:
+            await store.client.script_flush()  # as after a Redis restart: the script is unknown
+            key = store.keys.message("x")
+            batch = Batch()
+            batch.add("HSET", key, "status", "sent")
+            batch.add_if_equal(key, "status", "sent", "HSET", key, "status", "delivered")
+            batch.add_if_equal(key, "status", "sent", "HSET", key, "status", "never")
+            replies = await store.batches.run(batch, replies=True)
+            bad = Batch()
+            bad.add_if(key, "status", "LPUSH", key, "v")  # WRONGTYPE, inside the script
+            try:
+                await store.batches.run(bad)
+            except ResponseError as exc:
+                return replies, str(exc)
+            return replies, ""
+
+    replies, error = asyncio.run(scenario())
+    assert replies == [1, 0, None]
+    assert "WRONGTYPE" in error
