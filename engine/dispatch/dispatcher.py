@@ -33,7 +33,7 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
 from engine.domain.types import Destination
 from engine.errors import InvalidNumberError
-from engine.infra.records import Record, packed_route
+from engine.infra.records import IMPLIED, SENT_FIRST_TRY, Record, packed_route, quietly_sent
 from engine.infra.store import Change, LaneStreams, MessageStore, SentEntry
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
@@ -249,10 +249,7 @@ class Dispatcher:
         await self.store.mark_sending(self.lane, self.consumer, ids)
         if self.on_decided:
             self.on_decided(self.lane, ids, [c for _, c in routable], now)
-        changes = [
-            Change(mid, now, MessageStatus.SENDING, note=f"via {c.channel}")
-            for mid, (_, c) in zip(ids, routable, strict=True)
-        ]
+        changes: list[Change] = []
         by_channel: dict[str, list[tuple[_Job, Choice]]] = defaultdict(list)
         for pair in routable:
             by_channel[str(pair[1].channel)].append(pair)
@@ -265,6 +262,10 @@ class Dispatcher:
                 mid = job.record["id"]
                 route = self._route(job, choice, attempt)
                 error = None if result is None else result.error
+                # Sent on its first try, the usual path: its history entries are implied (rule in
+                # records.IMPLIED), which saves Redis a list and a command per message.
+                quiet = attempt == 0 and result is not None and result.accepted and quietly_sent(job.record)
+                changes.append(Change(mid, now, MessageStatus.SENDING, note=f"via {channel}", implied=quiet))
                 if result is None or (error is not None and error.outcome_unknown):
                     # The submit may have reached the channel: outcome unknown, never resent (rule 2).
                     why = f"{channel}: {error.code}" if error else "channel unavailable during submit"
@@ -277,7 +278,9 @@ class Dispatcher:
                 elif result.accepted:
                     provider_ids = result.provider_id or ""
                     route["provider_ids"], route["submitted_at"] = provider_ids, repr(t)
-                    changes.append(Change(mid, t, MessageStatus.SENT, packed_route(route)))
+                    if quiet:
+                        route[IMPLIED], route["sending_at"] = SENT_FIRST_TRY, repr(now)
+                    changes.append(Change(mid, t, MessageStatus.SENT, packed_route(route), implied=quiet))
                     sent.append((channel, provider_ids.split(","), mid, t + self.settings.receipt_timeout_s))
                     events.append((FeedbackKind.SUBMITTED, choice.arm, t))
                     logged.append(Outcome(mid, t, MessageStatus.SENT, choice.price * job.parts))

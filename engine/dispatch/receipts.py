@@ -13,6 +13,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from engine.dlr import ParkedReceipts, SentRecord, StatusUpdate, correlate, expi
 from engine.domain.clock import Clock
 from engine.domain.enums import MessageStatus
 from engine.domain.messages import Receipt, ReceiptStatus
-from engine.infra.records import Record
+from engine.infra.records import IMPLIED, SENT_FIRST_TRY, Record
 from engine.infra.store import Change, Conversion, Inbound, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 
@@ -79,7 +80,11 @@ def _parts(record: SentRecord) -> dict[str, str]:
     }
 
 
-def _change(update: StatusUpdate, record: SentRecord | None) -> Change:
+def _change(update: StatusUpdate, record: SentRecord | None, implied_ids: AbstractSet[str]) -> Change:
+    """``implied_ids``: ids of messages whose history is implied up to now (status `sent`, see
+    :data:`engine.infra.records.IMPLIED`): a `delivered` is implied too. Nothing changes a
+    `delivered` message's status again, while an `undelivered` one may yet be corrected by a
+    conversion, whose entry would follow an entry no list holds."""
     fields = {"error_code": update.error_code or ""}
     if record is not None and record.parts != 1:
         fields.update(_parts(record))
@@ -88,7 +93,16 @@ def _change(update: StatusUpdate, record: SentRecord | None) -> Change:
             update.message_id, update.at, update.status, fields, "late receipt corrected the timeout",
             MessageStatus.UNKNOWN,
         )  # fmt: skip
-    return Change(update.message_id, update.at, update.status, fields, "", None)
+    implied = update.status is MessageStatus.DELIVERED and update.message_id in implied_ids
+    return Change(update.message_id, update.at, update.status, fields, "", None, implied)
+
+
+def _implied(records: Iterable[Record | None]) -> set[str]:
+    """Ids of the records still `sent` with an implied history (see :func:`_change`)."""
+    return {
+        r["id"] for r in records
+        if r is not None and r.get(IMPLIED) == SENT_FIRST_TRY and r.get("status") == MessageStatus.SENT.value
+    }  # fmt: skip
 
 
 def _with_callback(records: Iterable[Record | None]) -> set[str]:
@@ -148,7 +162,8 @@ class ReceiptProcessor:
         result = correlate(receipts, records, now)
         self.parked.park(result.unmatched, now)
         by_id = {r.message_id: r for r in result.records}
-        changes = [_change(u, by_id.get(u.message_id)) for u in result.updates]
+        implied = _implied(fetched.values())
+        changes = [_change(u, by_id.get(u.message_id), implied) for u in result.updates]
         # Parts that reported while others are still out: keep their statuses (in the same write).
         settled = {u.message_id for u in result.updates}
         changes += [

@@ -12,9 +12,11 @@ append to the AOF.
 Readers never see the layout: :func:`read_record` gives the flat ``dict[str, str]`` every module
 works with.
 
-The first two history entries (``accepted`` and ``queued`` or ``scheduled``, both at
-``created_at``) are implied by the record rather than written to the history list: every message
-has them, and not writing them saves a command per message on the accept path.
+History entries the record already tells are implied rather than written to the history list:
+every message's first two (``accepted`` and ``queued`` or ``scheduled``, both at ``created_at``),
+and on the usual path, a message sent on its first try (see :data:`IMPLIED`), its ``sending``,
+``sent`` and ``delivered`` entries. Each entry written costs Redis a list (a key per
+message) and a command; the usual path now writes none (see :func:`full_history`).
 """
 
 from __future__ import annotations
@@ -122,8 +124,37 @@ def read_fields(message_id: str, names: Sequence[str], values: Sequence[str | No
     return record
 
 
-def implied_history(record: Record) -> list[dict[str, Any]]:
-    """The entries every message starts with, which are not stored (see the module docstring)."""
+# Set in the routing field of a message sent on its first try, never routed before and never
+# scheduled: its history list was empty then, so its `sending` entry (at ``sending_at``) and `sent`
+# entry (at ``submitted_at``) are implied, and so is a `delivered` that follows them directly
+# (at ``status_at``). Anything else after `sent` (another receipt status, a timeout, a late
+# correction, a conversion) is written to the list as before.
+IMPLIED = "implied"
+SENT_FIRST_TRY = "sent"
+
+
+def quietly_sent(record: Record) -> bool:
+    """Whether ``record`` may take the implied path when it is sent now (see :data:`IMPLIED`)."""
+    return "attempts" not in record and "send_at" not in record
+
+
+def full_history(record: Record, logged: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A message's whole history, oldest first: the implied entries around ``logged``, the entries
+    written to its list."""
     at = float(record["created_at"])
     first = MessageStatus.SCHEDULED if record.get("send_at") else MessageStatus.QUEUED
-    return [{"status": MessageStatus.ACCEPTED.value, "at": at}, {"status": first.value, "at": at}]
+    entries: list[dict[str, Any]] = [
+        {"status": MessageStatus.ACCEPTED.value, "at": at},
+        {"status": first.value, "at": at},
+    ]
+    if record.get(IMPLIED) != SENT_FIRST_TRY:
+        return entries + list(logged)
+    sending_at, sent_at = float(record["sending_at"]), float(record["submitted_at"])
+    entries += [
+        {"status": MessageStatus.SENDING.value, "at": sending_at, "note": f"via {record['channel']}"},
+        {"status": MessageStatus.SENT.value, "at": sent_at},
+        *logged,
+    ]
+    if not logged and record["status"] == MessageStatus.DELIVERED.value:
+        entries.append({"status": MessageStatus.DELIVERED.value, "at": float(record["status_at"])})
+    return entries

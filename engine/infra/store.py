@@ -29,7 +29,7 @@ from engine.infra.records import (
     RECEIPT_FIELDS,
     Record,
     carried_record,
-    implied_history,
+    full_history,
     lane_entry,
     read_fields,
     read_record,
@@ -56,7 +56,8 @@ class Overdue:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """Fields to set on a message; a new ``status`` is also appended to its history at ``at``."""
+    """Fields to set on a message; a new ``status`` is also appended to its history at ``at``,
+    unless the record implies that entry (``implied``; see :func:`records.full_history`)."""
 
     message_id: str
     at: float
@@ -64,6 +65,7 @@ class Change:
     fields: Mapping[str, str] | None = None
     note: str = ""
     replaces: MessageStatus | None = None  # a final status this one corrects (a late receipt)
+    implied: bool = False
 
 
 def _flat(fields: Mapping[str, str]) -> list[str]:
@@ -152,7 +154,7 @@ class MessageStore:
             batch.add("LRANGE", self.keys.history(record["id"]), "0", "-1")
         rows = await self.batches.read(batch)
         return [
-            [*implied_history(record), *(orjson.loads(item) for item in row)]
+            full_history(record, [orjson.loads(item) for item in row])
             for record, row in zip(records, rows, strict=True)
         ]
 
@@ -183,7 +185,8 @@ class MessageStore:
             if c.status is not None:
                 fields["status"] = c.status.value
                 fields["status_at"] = repr(c.at)
-                events.append(_event(c.status, c.at, c.note))
+                if not c.implied:
+                    events.append(_event(c.status, c.at, c.note))
                 if callbacks is None:
                     self._notify(batch, c.message_id, c.status, c.at)
                 elif c.message_id in callbacks:

@@ -1,7 +1,8 @@
 """The dispatcher's `sending` journal on a real Redis: one write per batch before any submit, cleared
 with the outcomes, and what a restarted dispatcher makes of messages it finds still listed.
 
-The router and the channel are plain objects: the dispatcher and its store are what is tested.
+The router and the channel are plain objects (tests.infra.dispatching): the dispatcher and its
+store are what is tested.
 """
 
 from __future__ import annotations
@@ -10,64 +11,11 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-from engine.destinations.operators import OperatorTable
-from engine.destinations.resolver import DestinationResolver
-from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.ports import Submitted
-from engine.domain.clock import ManualClock
 from engine.domain.enums import Lane
-from engine.domain.messages import NewMessage, OutboundMessage, SubmitResult
-from engine.domain.types import Destination
-from engine.infra.store import LaneStreams, MessageStore
-from engine.policies.batches import FeedbackBatch
-from engine.routing.service import Choice
+from engine.domain.messages import OutboundMessage
 from tests.infra.conftest import open_store
-
-NG = "+2348031234567"
-
-
-class OneRoute:
-    async def route(
-        self, destinations: Sequence[Destination], lanes: NDArray[np.int64], avoid: Sequence[Sequence[str]]
-    ) -> list[Choice]:
-        return [Choice("c1", 0, 0.01, 1.0, 0.5, False, "NG", (("c1", 0.01),)) for _ in destinations]
-
-    async def feedback(self, feedback: FeedbackBatch) -> None:
-        return None
-
-
-class Channel:
-    """Accepts everything, or hangs in every submit (a dispatcher that dies mid-submit)."""
-
-    def __init__(self, *, hang: bool = False) -> None:
-        self.hang = hang
-        self.submitted: list[str] = []
-        self.entered = asyncio.Event()
-
-    async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted:
-        self.submitted += [m.id for m in messages]
-        self.entered.set()
-        if self.hang:
-            await asyncio.Event().wait()
-        return Submitted(
-            [SubmitResult(m.id, provider_id=f"p-{m.id}") for m in messages], [2.0] * len(messages)
-        )
-
-
-def dispatcher(store: MessageStore, channel: Channel) -> Dispatcher:
-    return Dispatcher(
-        Lane.OTP, "d1", store=store, streams=LaneStreams(store.client, store.keys), router=OneRoute(),
-        channels={"c1": channel}, resolver=DestinationResolver(OperatorTable.bundled()),
-        clock=ManualClock(1.0),
-    )  # fmt: skip
-
-
-async def accepted(store: MessageStore, ids: Sequence[str]) -> None:
-    await LaneStreams(store.client, store.keys).ensure_groups()
-    await store.accept([NewMessage(mid, "t", NG, "ACME", "hi", Lane.OTP, 1.0) for mid in ids])
+from tests.infra.dispatching import Channel, accepted, dispatcher
 
 
 def test_a_batch_is_journaled_before_its_submit_and_cleared_with_its_outcomes(redis_url: str) -> None:
