@@ -265,7 +265,9 @@ class Dispatcher:
                 # Sent on its first try, the usual path: its history entries are implied (rule in
                 # records.IMPLIED), which saves Redis a list and a command per message.
                 quiet = attempt == 0 and result is not None and result.accepted and quietly_sent(job.record)
-                changes.append(Change(mid, now, MessageStatus.SENDING, note=f"via {channel}", implied=quiet))
+                if not quiet or mid in self._callbacks:  # else the outcome's change sets the status
+                    sending = Change(mid, now, MessageStatus.SENDING, note=f"via {channel}", implied=quiet)
+                    changes.append(sending)
                 if result is None or (error is not None and error.outcome_unknown):
                     # The submit may have reached the channel: outcome unknown, never resent (rule 2).
                     why = f"{channel}: {error.code}" if error else "channel unavailable during submit"

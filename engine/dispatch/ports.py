@@ -43,9 +43,11 @@ class ChannelPort(Protocol):
     async def submit(self, messages: Sequence[OutboundMessage]) -> Submitted: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
-    """Something that happened to a decided message, for the decision log."""
+    """Something that happened to a decided message, for the decision log. Not frozen, though
+    never changed once made: one is made per message sent and per receipt, and a frozen
+    dataclass's constructor costs five times as much (see :class:`engine.infra.store.Change`)."""
 
     message_id: str
     at: float
