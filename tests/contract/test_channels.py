@@ -434,6 +434,29 @@ def test_receipts_of_several_submits_arrive_in_due_order() -> None:
     asyncio.run(main())
 
 
+def test_receipts_come_in_ticks_and_none_is_lost() -> None:
+    async def main() -> None:
+        channel = _channel(Behaviour(receipt_median_s=0.02, receipt_sigma=0.5, submit_latency_s=0.0))
+        wakes: list[float] = []
+        arrive = channel._arrive
+
+        def counted(loop: asyncio.AbstractEventLoop) -> None:
+            wakes.append(loop.time())
+            arrive(loop)
+
+        channel._arrive = counted  # type: ignore[method-assign]
+        sent = [r for b in range(4) for r in await channel.submit(_messages(100, f"b{b}-"))]
+        receipts = await _drain(channel)
+        await channel.close()
+        assert sorted(r.provider_id for r in receipts) == sorted(str(s.provider_id) for s in sent)
+        gaps = np.diff(wakes)
+        # A wake-up per tick at most: 400 receipts spread over tens of ms need only a handful.
+        assert len(wakes) >= 2
+        assert gaps.min() >= adapters.simulated.channel.RECEIPT_TICK_S - 1e-6, gaps
+
+    asyncio.run(main())
+
+
 def test_receipts_on_uvloop_arrive_without_spinning() -> None:
     """uvloop keeps time in whole milliseconds and may run a timer "early" by the float clock: the
     channel must hand out what its timer was set for instead of re-arming it again and again."""
