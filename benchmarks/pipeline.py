@@ -21,6 +21,10 @@ enqueued at once, latency is mostly time spent waiting in the backlog: p50 is ab
 time. Batch size 1 costs a round trip per message, so its cells are capped at
 ``Budget.batch1_messages``.
 
+Before the cells, a probe times 200 Ray actor calls one at a time (wall and CPU per call, caller
+and actor together): the floor under every cross-actor hop, and the figure that moves most between
+machines (1.4-2.0 ms wall and 1.5-2 ms of CPU per call on the 2-core machine).
+
 Ray starts once per run; every cell gets a fresh Redis, data folder and namespace, and its engine is
 stopped (actors killed) before the next one. ``--rounds N`` runs every cell N times, the rounds
 interleaved, and reports each cell's best round (all rounds are in the JSON): the machine's speed
@@ -412,6 +416,36 @@ def with_ratios(cells: list[Cell]) -> list[Cell]:
     ]
 
 
+@ray.remote(num_cpus=0)
+class Echo:
+    """The far end of :func:`ray_call_probe`."""
+
+    async def echo(self, payload: bytes) -> bytes:
+        return payload
+
+
+@dataclass(frozen=True)
+class RayCallProbe:
+    calls: int
+    wall_us: float  # per call, one call at a time
+    cpu_us: float  # per call, the caller (this process) and the actor together
+
+
+async def ray_call_probe(calls: int = 200) -> RayCallProbe:
+    """What one Ray actor call costs here now, with a 1 KB argument and answer."""
+    echo = Echo.remote()  # type: ignore[attr-defined]
+    payload = b"x" * 1024
+    await echo.echo.remote(payload)  # the actor is up
+    cpu0, started = cpu_times(), time.perf_counter()
+    for _ in range(calls):
+        await echo.echo.remote(payload)
+    wall = time.perf_counter() - started
+    cpu1 = cpu_times()
+    ray.kill(echo)
+    used = sum(cpu1.get(k, 0.0) - cpu0.get(k, 0.0) for k in ("driver", "ray::Echo"))
+    return RayCallProbe(calls, wall / calls * 1e6, used / calls * 1e6)
+
+
 # -- reporting --------------------------------------------------------------------------------------
 
 
@@ -508,7 +542,14 @@ def machine() -> dict[str, Any]:
 
 
 def document(
-    cells: list[Cell], rounds: list[Cell], verdict: list[Verdict], budget: Budget, *, quick: bool, seed: int
+    cells: list[Cell],
+    rounds: list[Cell],
+    verdict: list[Verdict],
+    budget: Budget,
+    probe: RayCallProbe,
+    *,
+    quick: bool,
+    seed: int,
 ) -> dict[str, Any]:
     settings = {
         "quick": quick,
@@ -534,7 +575,7 @@ def document(
         "results": [asdict(v) for v in verdict],
     }
     return {
-        "machine": machine(),
+        "machine": {**machine(), "ray_call": asdict(probe)},
         "settings": settings,
         "cells": [asdict(c) for c in cells],  # the best round of each
         "rounds": [asdict(c) for c in rounds],  # every round
@@ -561,6 +602,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     init_ray(None)
     settle_heap()  # as every engine process does: the in-process reference runs here
     try:
+        probe = asyncio.run(ray_call_probe())
+        console.log(
+            f"Ray call probe: {probe.wall_us:,.0f} µs wall and {probe.cpu_us:,.0f} µs of CPU per actor call"
+        )
         rounds = asyncio.run(run(budget, args.seed, console, args.batches, max(1, args.rounds)))
     finally:
         with contextlib.suppress(Exception):
@@ -573,7 +618,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         console.print(v.line())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps(document(cells, rounds, verdict, budget, quick=args.quick, seed=args.seed), indent=2)
+        json.dumps(
+            document(cells, rounds, verdict, budget, probe, quick=args.quick, seed=args.seed), indent=2
+        )
     )
     console.print(f"wrote {args.out}")
 
