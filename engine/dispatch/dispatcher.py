@@ -33,7 +33,7 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
 from engine.domain.types import Destination
 from engine.errors import InvalidNumberError
-from engine.infra.records import IMPLIED, SENT_FIRST_TRY, Record, packed_route, quietly_sent
+from engine.infra.records import IMPLIED_SENDING_AT, Record, packed_route, quietly_sent
 from engine.infra.store import Change, LaneStreams, MessageStore, SentEntry
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
@@ -263,7 +263,7 @@ class Dispatcher:
                 route = self._route(job, choice, attempt)
                 error = None if result is None else result.error
                 # Sent on its first try, the usual path: its history entries are implied (rule in
-                # records.IMPLIED), which saves Redis a list and a command per message.
+                # records.IMPLIED_SENDING_AT), which saves Redis a list and a command per message.
                 quiet = attempt == 0 and result is not None and result.accepted and quietly_sent(job.record)
                 if not quiet or mid in self._callbacks:  # else the outcome's change sets the status
                     sending = Change(mid, now, MessageStatus.SENDING, note=f"via {channel}", implied=quiet)
@@ -281,7 +281,7 @@ class Dispatcher:
                     provider_ids = result.provider_id or ""
                     route["provider_ids"], route["submitted_at"] = provider_ids, repr(t)
                     if quiet:
-                        route[IMPLIED], route["sending_at"] = SENT_FIRST_TRY, repr(now)
+                        route[IMPLIED_SENDING_AT] = repr(now)
                     changes.append(Change(mid, t, MessageStatus.SENT, packed_route(route), implied=quiet))
                     sent.append((channel, provider_ids.split(","), mid, t + self.settings.receipt_timeout_s))
                     events.append((FeedbackKind.SUBMITTED, choice.arm, t))

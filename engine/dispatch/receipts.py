@@ -22,7 +22,7 @@ from engine.dlr import ParkedReceipts, SentRecord, StatusUpdate, correlate, expi
 from engine.domain.clock import Clock
 from engine.domain.enums import MessageStatus
 from engine.domain.messages import Receipt, ReceiptStatus
-from engine.infra.records import IMPLIED, SENT_FIRST_TRY, Record
+from engine.infra.records import Record, history_implied
 from engine.infra.store import Change, Conversion, Inbound, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 
@@ -82,7 +82,7 @@ def _parts(record: SentRecord) -> dict[str, str]:
 
 def _change(update: StatusUpdate, record: SentRecord | None, implied_ids: AbstractSet[str]) -> Change:
     """``implied_ids``: ids of messages whose history is implied up to now (status `sent`, see
-    :data:`engine.infra.records.IMPLIED`): a `delivered` is implied too. Nothing changes a
+    :data:`engine.infra.records.IMPLIED_SENDING_AT`): a `delivered` is implied too. Nothing changes a
     `delivered` message's status again, while an `undelivered` one may yet be corrected by a
     conversion, whose entry would follow an entry no list holds."""
     fields = {"error_code": update.error_code or ""}
@@ -101,7 +101,7 @@ def _implied(records: Iterable[Record | None]) -> set[str]:
     """Ids of the records still `sent` with an implied history (see :func:`_change`)."""
     return {
         r["id"] for r in records
-        if r is not None and r.get(IMPLIED) == SENT_FIRST_TRY and r.get("status") == MessageStatus.SENT.value
+        if r is not None and history_implied(r) and r.get("status") == MessageStatus.SENT.value
     }  # fmt: skip
 
 

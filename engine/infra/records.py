@@ -14,7 +14,7 @@ works with.
 
 History entries the record already tells are implied rather than written to the history list:
 every message's first two (``accepted`` and ``queued`` or ``scheduled``, both at ``created_at``),
-and on the usual path, a message sent on its first try (see :data:`IMPLIED`), its ``sending``,
+and on the usual path, a message sent on its first try (see :data:`IMPLIED_SENDING_AT`), its ``sending``,
 ``sent`` and ``delivered`` entries. Each entry written costs Redis a list (a key per
 message) and a command; the usual path now writes none (see :func:`full_history`).
 """
@@ -125,16 +125,20 @@ def read_fields(message_id: str, names: Sequence[str], values: Sequence[str | No
 
 
 # Set in the routing field of a message sent on its first try, never routed before and never
-# scheduled: its history list was empty then, so its `sending` entry (at ``sending_at``) and `sent`
-# entry (at ``submitted_at``) are implied, and so is a `delivered` that follows them directly
-# (at ``status_at``). Anything else after `sent` (another receipt status, a timeout, a late
-# correction, a conversion) is written to the list as before.
-IMPLIED = "implied"
-SENT_FIRST_TRY = "sent"
+# scheduled, to when it was decided: its history list was empty then, so its `sending` entry (at
+# this time) and `sent` entry (at ``submitted_at``) are implied, and so is a `delivered` that follows
+# them directly (at ``status_at``). Anything else after `sent` (another receipt status, a timeout, a
+# late correction, a conversion) is written to the list as before. No other path sets it.
+IMPLIED_SENDING_AT = "sending_at"
+
+
+def history_implied(record: Record) -> bool:
+    """Whether ``record``'s history up to `sent` is implied (see :data:`IMPLIED_SENDING_AT`)."""
+    return IMPLIED_SENDING_AT in record
 
 
 def quietly_sent(record: Record) -> bool:
-    """Whether ``record`` may take the implied path when it is sent now (see :data:`IMPLIED`)."""
+    """Whether ``record`` may take the implied path when it is sent now (see :data:`IMPLIED_SENDING_AT`)."""
     return "attempts" not in record and "send_at" not in record
 
 
@@ -147,9 +151,9 @@ def full_history(record: Record, logged: Sequence[dict[str, Any]]) -> list[dict[
         {"status": MessageStatus.ACCEPTED.value, "at": at},
         {"status": first.value, "at": at},
     ]
-    if record.get(IMPLIED) != SENT_FIRST_TRY:
+    if not history_implied(record):
         return entries + list(logged)
-    sending_at, sent_at = float(record["sending_at"]), float(record["submitted_at"])
+    sending_at, sent_at = float(record[IMPLIED_SENDING_AT]), float(record["submitted_at"])
     entries += [
         {"status": MessageStatus.SENDING.value, "at": sending_at, "note": f"via {record['channel']}"},
         {"status": MessageStatus.SENT.value, "at": sent_at},
