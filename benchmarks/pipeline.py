@@ -138,6 +138,7 @@ class Cell:
     cpu_cores: dict[str, float]  # cores busy per process group, first XADD to all sent
     cpu_us_per_msg: dict[str, float]  # CPU per message per process group, same window
     redis_commands_per_msg: dict[str, float]  # INFO commandstats calls, first XADD to all final
+    redis_us_per_msg: dict[str, float]  # INFO commandstats usec (inside Redis, replies excluded), same
     load_average_1m: float  # at the start of the cell: other work on the machine skews every figure
     probe_ms: float  # CPU ms of a fixed Python workload at the start of the cell: the machine's speed then
     phases: dict[str, float]  # engine start, warm-up and stop, seconds
@@ -274,11 +275,12 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return float(p50), float(p99)
 
 
-async def command_calls(store: MessageStore) -> Counter[str]:
-    """Calls per command so far, without this benchmark's own polling (XINFO, INFO)."""
+async def command_calls(store: MessageStore) -> tuple[Counter[str], Counter[str]]:
+    """Calls and µs spent per command so far, without this benchmark's own polling (XINFO, INFO).
+    A script's µs include the commands it runs, which are counted under their own names too."""
     stats: dict[str, Any] = await store.client.info("commandstats")
-    calls = Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()})
-    return Counter({k: v for k, v in calls.items() if k not in {"xinfo", "info"}})
+    own = {k.removeprefix("cmdstat_"): v for k, v in stats.items() if k not in {"cmdstat_xinfo", "cmdstat_info"}}
+    return Counter({k: int(v["calls"]) for k, v in own.items()}), Counter({k: int(v["usec"]) for k, v in own.items()})
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,7 @@ class Run:
     cpu: dict[str, float]
     cpu_s: float
     commands: Counter[str]
+    command_us: Counter[str]
     rows: list[list[str | None]]
     load: float
     probe_ms: float
@@ -304,7 +307,7 @@ async def drive(pipe: Pipeline, traffic: list[NewMessage], warm: list[NewMessage
     await wait_for(store, len(warm), time.time() + limit)
     warmup_s = time.time() - began
     load, probe = os.getloadavg()[0], speed_probe()
-    calls0, cpu0, t0 = await command_calls(store), cpu_times(), time.time()
+    (calls0, us0), cpu0, t0 = await command_calls(store), cpu_times(), time.time()
     await enqueue(store, traffic)
     t_enqueued = time.time()
     deadline = t0 + limit
@@ -312,11 +315,11 @@ async def drive(pipe: Pipeline, traffic: list[NewMessage], warm: list[NewMessage
         await asyncio.sleep(POLL_S)
     cpu1, t_sent = cpu_times(), time.time()
     sent_ok, final_ok = await wait_for(store, len(warm) + len(traffic), deadline)
-    calls = await command_calls(store) - calls0
+    calls, us = await command_calls(store)
     rows = await read_back(store, [m.id for m in traffic])
     return Run(
         t0, t_enqueued - t0, sent_ok and final_ok, cpu_share(cpu0, cpu1, t_sent - t0), t_sent - t0,
-        calls, rows, load, probe, warmup_s,
+        calls - calls0, us - us0, rows, load, probe, warmup_s,
     )  # fmt: skip
 
 
@@ -343,6 +346,7 @@ def summarise(mode: str, batch: int, run: Run, receipts: dict[str, int], phases:
         run.cpu,
         {k: round(v * per_msg, 1) for k, v in run.cpu.items()},
         {k: round(v / n, 2) for k, v in run.commands.most_common() if v / n >= 0.005},
+        {k: round(v / n, 2) for k, v in run.command_us.most_common() if v / n >= 0.05},
         run.load, run.probe_ms, phases,
     )  # fmt: skip
 
@@ -506,6 +510,7 @@ def cpu_table(cells: list[Cell]) -> Table:
     t.add_column("cores", justify="right")
     t.add_column("by process (µs/msg)")
     t.add_column("Redis cmds/msg", justify="right")
+    t.add_column("inside Redis (µs/msg)")
     t.add_column("load 1m", justify="right")
     t.add_column("probe ms", justify="right")
     for c in cells:
@@ -515,7 +520,9 @@ def cpu_table(cells: list[Cell]) -> Table:
         )
         t.add_row(
             f"{c.batch:,}", c.mode, f"{c.cpu_total_us:,.0f}", f"{sum(c.cpu_cores.values()):.2f}", top,
-            f"{sum(c.redis_commands_per_msg.values()):.1f}", f"{c.load_average_1m:.1f}", f"{c.probe_ms:.0f}",
+            f"{sum(c.redis_commands_per_msg.values()):.1f}",
+            ", ".join(f"{k} {v:.1f}" for k, v in list(c.redis_us_per_msg.items())[:5]),
+            f"{c.load_average_1m:.1f}", f"{c.probe_ms:.0f}",
         )  # fmt: skip
     return t
 

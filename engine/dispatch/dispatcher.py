@@ -283,7 +283,8 @@ class Dispatcher:
                     if quiet:
                         route[IMPLIED_SENDING_AT] = repr(now)
                     changes.append(Change(mid, t, MessageStatus.SENT, packed_route(route), implied=quiet))
-                    sent.append((channel, provider_ids.split(","), mid, t + self.settings.receipt_timeout_s))
+                    pids, deadline = provider_ids.split(","), t + self.settings.receipt_timeout_s
+                    sent.append(SentEntry(channel, pids, mid, deadline, choice.arm, t, quiet))
                     events.append((FeedbackKind.SUBMITTED, choice.arm, t))
                     logged.append(Outcome(mid, t, MessageStatus.SENT, choice.price * job.parts))
                     done.append(job.entry)

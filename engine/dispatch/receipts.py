@@ -22,7 +22,7 @@ from engine.dlr import ParkedReceipts, SentRecord, StatusUpdate, correlate, expi
 from engine.domain.clock import Clock
 from engine.domain.enums import MessageStatus
 from engine.domain.messages import Receipt, ReceiptStatus
-from engine.infra.records import Record, history_implied
+from engine.infra.records import STATE_FIELDS, Record, SentView, history_implied
 from engine.infra.store import Change, Conversion, Inbound, MessageStore
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 
@@ -35,33 +35,44 @@ _MESSAGE_STATUS = {s.value: s for s in MessageStatus}
 
 def sent_record(record: Record) -> SentRecord | None:
     """The correlation view of a stored message (None if it was never submitted)."""
+    view = route_view(record)
+    return None if view is None else viewed_record(record["id"], record["channel"], view, record)
+
+
+def route_view(record: Record) -> SentView | None:
+    """What the provider-id index would say of a stored message (None if it was never submitted)."""
     provider_ids = record.get("provider_ids")
     if not provider_ids:
         return None
-    parts = int(record.get("parts", "1"))
     pids = tuple(provider_ids.split(",")) if "," in provider_ids else (provider_ids,)
-    if len(pids) != parts:  # a channel that answered one id for a multi-part message
-        parts = len(pids)
-    stored_status = record["status"]
+    arm, submitted_at = int(record.get("arm", "-1")), float(record.get("submitted_at", "0"))
+    return SentView(arm, submitted_at, history_implied(record), pids)
+
+
+def viewed_record(message_id: str, channel: str, view: SentView, state: Record) -> SentRecord:
+    """The correlation view of a sent message from what the index says of it and its ``state``
+    (:data:`~engine.infra.records.STATE_FIELDS`). A message has one part per provider id: a channel
+    that answered one id for a multi-part message reports on it as one part."""
+    pids = view.provider_ids
+    parts = len(pids)
+    stored_status = state["status"]
     status = _MESSAGE_STATUS.get(stored_status) or MessageStatus(stored_status)
-    arm = int(record.get("arm", "-1"))
-    submitted_at = float(record.get("submitted_at", "0"))
-    part_status, part_errors = record.get("part_status"), record.get("part_errors")
+    part_status, part_errors = state.get("part_status"), state.get("part_errors")
     if part_status is None and part_errors is None:
         # Nothing reported per part yet (always so for a one-part message): one id, status and error
         # per part by construction, so SentRecord's checks can be skipped.
         nothing = (None,) * parts
         return SentRecord.unchecked(
-            record["id"], record["channel"], pids, arm, submitted_at, nothing, status, nothing
+            message_id, channel, pids, view.arm, view.submitted_at, nothing, status, nothing
         )
     statuses = json.loads(part_status if part_status is not None else "null") or [None] * parts
     errors = json.loads(part_errors if part_errors is not None else "null") or [None] * parts
     return SentRecord(
-        message_id=record["id"],
-        channel=record["channel"],
+        message_id=message_id,
+        channel=channel,
         provider_ids=pids,
-        arm=arm,
-        submitted_at=submitted_at,
+        arm=view.arm,
+        submitted_at=view.submitted_at,
         parts=parts,
         part_status=tuple(ReceiptStatus(s) if s else None for s in statuses),
         status=status,
@@ -95,14 +106,6 @@ def _change(update: StatusUpdate, record: SentRecord | None, implied_ids: Abstra
         )  # fmt: skip
     implied = update.status is MessageStatus.DELIVERED and update.message_id in implied_ids
     return Change(update.message_id, update.at, update.status, fields, "", None, implied)
-
-
-def _implied(records: Iterable[Record | None]) -> set[str]:
-    """Ids of the records still `sent` with an implied history (see :func:`_change`)."""
-    return {
-        r["id"] for r in records
-        if r is not None and history_implied(r) and r.get("status") == MessageStatus.SENT.value
-    }  # fmt: skip
 
 
 def _with_callback(records: Iterable[Record | None]) -> set[str]:
@@ -140,36 +143,17 @@ class ReceiptProcessor:
         if not receipts:
             return
         now = self.clock.now()
-        ids = await self.store.lookup_sent([(r.channel, r.provider_id) for r in receipts])
-        # A channel that echoes our id back: trust it only for a message that went out on that channel.
-        refs = {r.message_ref for r, i in zip(receipts, ids, strict=True) if i is None and r.message_ref}
-        unique = sorted({i for i in ids if i} | refs)
-        fetched = dict(zip(unique, await self.store.fetch_for_receipts(unique), strict=True))
-        viewed: dict[str, SentRecord | None] = {}  # one view per message, however many receipts
-        records: list[SentRecord | None] = []
-        for receipt, found_id in zip(receipts, ids, strict=True):
-            message_id = found_id
-            if message_id is None:
-                ref = receipt.message_ref
-                if not ref or (fetched.get(ref) or {}).get("channel") != receipt.channel:
-                    records.append(None)
-                    continue
-                message_id = ref
-            if message_id not in viewed:
-                record = fetched.get(message_id)
-                viewed[message_id] = sent_record(record) if record else None
-            records.append(viewed[message_id])
+        records, implied, callbacks = await self._find(receipts)
         result = correlate(receipts, records, now)
         self.parked.park(result.unmatched, now)
         by_id = {r.message_id: r for r in result.records}
-        implied = _implied(fetched.values())
         changes = [_change(u, by_id.get(u.message_id), implied) for u in result.updates]
         # Parts that reported while others are still out: keep their statuses (in the same write).
         settled = {u.message_id for u in result.updates}
         changes += [
             Change(r.message_id, now, fields=_parts(r)) for r in result.records if r.message_id not in settled
         ]
-        await self.store.apply(changes, _with_callback(fetched.values()))
+        await self.store.apply(changes, callbacks)
         if self.on_outcome is not None:
             submitted = {r.message_id: r.submitted_at for r in result.records}
             self.on_outcome(
@@ -184,6 +168,57 @@ class ReceiptProcessor:
             ingests=1, receipts=len(receipts), duplicates=result.duplicates, intermediate=result.intermediate,
             settled=len(result.updates), corrections=sum(u.correction for u in result.updates),
         )  # fmt: skip
+
+    async def _find(self, receipts: Sequence[Receipt]) -> tuple[list[SentRecord | None], set[str], set[str]]:
+        """The message each receipt reports on as :func:`correlate` takes it (None where none is
+        found), and the ids among them whose history is implied up to now (see :func:`_change`) and
+        that asked for status callbacks.
+
+        The index tells most of what correlating needs (:class:`SentView`): those messages are read
+        for their state alone; the others (indexed before it did, or found by our id echoed back in
+        the receipt) are read whole.
+        """
+        hits = await self.store.lookup_sent([(r.channel, r.provider_id) for r in receipts])
+        views: dict[str, tuple[str, SentView]] = {}  # message id -> (channel, view)
+        whole: set[str] = set()
+        for receipt, hit in zip(receipts, hits, strict=True):
+            if hit is None:
+                if receipt.message_ref:  # our id echoed back: trusted below for its own channel only
+                    whole.add(receipt.message_ref)
+            elif hit[1] is None:
+                whole.add(hit[0])
+            else:
+                views[hit[0]] = (receipt.channel, hit[1])
+        wholes = sorted(whole - views.keys())
+        states = await self.store.fetch_for_receipts(list(views), fields=STATE_FIELDS)
+        described: list[tuple[str, str, SentView | None, Record | None]] = [
+            (mid, channel, view, state)
+            for (mid, (channel, view)), state in zip(views.items(), states, strict=True)
+        ]
+        for mid, stored in zip(wholes, await self.store.fetch_for_receipts(wholes), strict=True):
+            described.append(
+                (mid, stored["channel"], route_view(stored), stored) if stored else (mid, "", None, None)
+            )
+        messages: dict[str, SentRecord | None] = {}
+        implied: set[str] = set()
+        callbacks: set[str] = set()
+        for mid, channel, view, state in described:
+            if view is None or state is None:  # gone, or never submitted
+                messages[mid] = None
+                continue
+            record = messages[mid] = viewed_record(mid, channel, view, state)
+            if view.implied and record.status is MessageStatus.SENT:
+                implied.add(mid)
+            if state.get("callback"):
+                callbacks.add(mid)
+        records: list[SentRecord | None] = []
+        for receipt, hit in zip(receipts, hits, strict=True):
+            if hit is not None:
+                records.append(messages.get(hit[0]))
+                continue
+            by_ref = messages.get(receipt.message_ref) if receipt.message_ref else None
+            records.append(by_ref if by_ref is not None and by_ref.channel == receipt.channel else None)
+        return records, implied, callbacks
 
     async def tick(self) -> None:
         """Take webhook receipts and conversions, release scheduled messages, look parked receipts

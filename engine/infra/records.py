@@ -22,7 +22,7 @@ message) and a command; the usual path now writes none (see :func:`full_history`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -100,6 +100,53 @@ def read_record(raw: Sequence[str] | Mapping[str, str]) -> Record | None:
 # the status, what receipts added, and whether the sender wants callbacks. Never the accepted
 # message, whose body is most of a record.
 RECEIPT_FIELDS = (ROUTE, "status", "part_status", "part_errors", "callback")
+
+
+# What a receipt reads of its message once the provider-id index has given the rest (see
+# :class:`SentView`): its status, what receipts added, whether the sender wants callbacks.
+STATE_FIELDS = ("status", "part_status", "part_errors", "callback")
+
+
+class SentView(NamedTuple):
+    """What the provider-id index keeps of a sent message, besides its id, for correlating its
+    receipts: the value under each of its provider ids is ``"<message id> <arm> <submitted_at>
+    <implied 1|0> <provider ids, comma-joined>"``.
+
+    With it a receipt reads only the message's :data:`STATE_FIELDS`, not its routing outcome: that
+    was the larger part of the receipt path's Python (a JSON decode and a dict per receipt). A
+    NamedTuple, not a dataclass: one is made per receipt.
+    """
+
+    arm: int
+    submitted_at: float
+    implied: bool  # its history is implied up to `sent` (see IMPLIED_SENDING_AT)
+    provider_ids: tuple[str, ...]
+
+
+def index_value(
+    message_id: str, arm: int, submitted_at: float, implied: bool, provider_ids: Sequence[str]
+) -> str:
+    """The provider-id index's value for a sent message (see :class:`SentView`).
+
+    >>> index_value("m1", 2, 10.5, True, ["a b", "c"])
+    'm1 2 10.5 1 a b,c'
+    """
+    return f"{message_id} {arm} {submitted_at!r} {int(implied)} {','.join(provider_ids)}"
+
+
+def read_index_value(value: str) -> tuple[str, SentView | None]:
+    """The message id an index value names, and its :class:`SentView`; None for an entry written
+    before the index kept one (the message id alone): such a message is read whole.
+
+    >>> read_index_value("m1 2 10.5 1 a b,c")
+    ('m1', SentView(arm=2, submitted_at=10.5, implied=True, provider_ids=('a b', 'c')))
+    >>> read_index_value("m1")
+    ('m1', None)
+    """
+    if " " not in value:
+        return value, None
+    mid, arm, submitted_at, implied, pids = value.split(" ", 4)  # provider ids last: they may hold spaces
+    return mid, SentView(int(arm), float(submitted_at), implied == "1", tuple(pids.split(",")))
 
 
 def read_fields(message_id: str, names: Sequence[str], values: Sequence[str | None]) -> Record | None:

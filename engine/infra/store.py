@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import redis.asyncio as aioredis
@@ -28,10 +28,13 @@ from engine.infra.keys import DISPATCH_GROUP, INBOUND_GROUP, Keys
 from engine.infra.records import (
     RECEIPT_FIELDS,
     Record,
+    SentView,
     carried_record,
     full_history,
+    index_value,
     lane_entry,
     read_fields,
+    read_index_value,
     read_record,
     stored_fields,
 )
@@ -40,8 +43,6 @@ from engine.infra.records import (
 # are taken as Any at the call and given their real shape right away.
 Reply = Any
 PROVIDER_ID_TTL_S = 3 * 86_400
-# A message just sent: (channel, its provider ids, our message id, its receipt deadline).
-SentEntry = tuple[str, Sequence[str], str, float]
 MAX_ARGS = 4_000  # per command, even and below Lua's unpack limit (8,000 values)
 IDEMPOTENCY_TTL_S = 86_400  # as long as Stripe's and Twilio's: a client retries within a day
 
@@ -52,6 +53,18 @@ class Overdue:
 
     tokens: list[str]
     message_ids: list[str]
+
+
+class SentEntry(NamedTuple):
+    """A message just sent, to index for correlating its receipts (see :meth:`MessageStore.lookup_sent`)."""
+
+    channel: str
+    provider_ids: Sequence[str]
+    message_id: str
+    deadline: float  # for its receipt
+    arm: int
+    submitted_at: float
+    implied: bool  # its history is implied (see records.IMPLIED_SENDING_AT)
 
 
 @dataclass(slots=True)
@@ -254,39 +267,41 @@ class MessageStore:
 
     def _index(self, batch: Batch, entries: Sequence[SentEntry]) -> None:
         ttl = str(PROVIDER_ID_TTL_S)
-        for channel, provider_ids, message_id, _ in entries:
-            for pid in provider_ids:  # one form indexed; a lookup tries every form of the receipt's id
-                batch.add("SET", self.keys.provider_id(channel, canonical_id(pid)), message_id, "EX", ttl)
+        for e in entries:
+            value = index_value(e.message_id, e.arm, e.submitted_at, e.implied, e.provider_ids)
+            for pid in e.provider_ids:  # one form indexed; a lookup tries every form of the receipt's id
+                batch.add("SET", self.keys.provider_id(e.channel, canonical_id(pid)), value, "EX", ttl)
         if entries:
             # One deadline for the batch (its latest), not one per message: a sorted-set insert and
             # removal per message cost more Redis time than the whole record. When it comes, the
             # messages still `sent` are looked at (see `overdue`); the others need no removal.
             token = secrets.token_hex(8)
-            batch.add("SET", self.keys.deadline_batch(token), ",".join(e[2] for e in entries))
-            batch.add("ZADD", self.keys.deadlines(), repr(max(e[3] for e in entries)), token)
+            batch.add("SET", self.keys.deadline_batch(token), ",".join(e.message_id for e in entries))
+            batch.add("ZADD", self.keys.deadlines(), repr(max(e.deadline for e in entries)), token)
 
-    async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[str | None]:
-        """Our message id for each ``(channel, provider_id)``, trying every form of the id in order.
+    async def lookup_sent(self, refs: Sequence[tuple[str, str]]) -> list[tuple[str, SentView | None] | None]:
+        """Our message id for each ``(channel, provider_id)`` and what the index keeps of the message
+        (see :func:`~engine.infra.records.read_index_value`), trying every form of the id in order.
 
         The canonical forms are looked up first, and the other forms only for the ids not found
         so: most receipts give the id as it was submitted, and every form costs a key.
         """
         key = self.keys.provider_id
         forms = [id_forms(pid) for _, pid in refs]
-        out: list[str | None] = [None] * len(refs)
+        out: list[tuple[str, SentView | None] | None] = [None] * len(refs)
         todo = [i for i, f in enumerate(forms) if f]
         canonical = await self._get_many([key(refs[i][0], forms[i][0]) for i in todo])
         others: list[int] = []  # ids not found under their canonical form, with other forms
         for i, hit in zip(todo, canonical, strict=True):
             if hit is not None:
-                out[i] = str(hit)
+                out[i] = read_index_value(hit)
             elif len(forms[i]) > 1:
                 others.append(i)
         if others:
             found = iter(await self._get_many([key(refs[i][0], f) for i in others for f in forms[i][1:]]))
             for i in others:
                 hits = [next(found) for _ in forms[i][1:]]
-                out[i] = next((str(h) for h in hits if h is not None), None)
+                out[i] = next((read_index_value(h) for h in hits if h is not None), None)
         return out
 
     async def _get_many(self, keys: Sequence[str]) -> list[Reply]:
@@ -298,21 +313,24 @@ class MessageStore:
         return [value for reply in replies for value in reply]
 
     async def fetch_for_receipts(
-        self, ids: Sequence[str], *, status: MessageStatus | None = None
+        self,
+        ids: Sequence[str],
+        *,
+        status: MessageStatus | None = None,
+        fields: Sequence[str] = RECEIPT_FIELDS,
     ) -> list[Record | None]:
-        """As :meth:`fetch`, but only what correlating receipts reads of each record
-        (:data:`~engine.infra.records.RECEIPT_FIELDS`): the accepted message is not read nor decoded."""
+        """As :meth:`fetch`, but only what correlating receipts reads of each record: ``fields``,
+        by default :data:`~engine.infra.records.RECEIPT_FIELDS` (the accepted message is not read
+        nor decoded); :data:`~engine.infra.records.STATE_FIELDS` where the index told the rest."""
         batch = Batch()
         for mid in ids:
             key = self.keys.message(mid)
             if status is None:
-                batch.add("HMGET", key, *RECEIPT_FIELDS)
+                batch.add("HMGET", key, *fields)
             else:
-                batch.add_if_equal(key, "status", status.value, "HMGET", key, *RECEIPT_FIELDS)
+                batch.add_if_equal(key, "status", status.value, "HMGET", key, *fields)
         rows = await self.batches.read(batch)
-        return [
-            read_fields(mid, RECEIPT_FIELDS, row) if row else None for mid, row in zip(ids, rows, strict=True)
-        ]
+        return [read_fields(mid, fields, row) if row else None for mid, row in zip(ids, rows, strict=True)]
 
     async def overdue(self, now: float, limit: int = 20) -> Overdue:
         """Batches of sent messages past their receipt deadline (at most ``limit``)."""

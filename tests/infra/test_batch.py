@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
 from engine.infra.batch import Batch
-from engine.infra.store import Change
+from engine.infra.store import Change, SentEntry
 from tests.infra.conftest import open_store
 
 NG = "+2348030000000"
@@ -73,9 +73,13 @@ def test_changes_append_history_and_count_each_final_once(redis_url: str) -> Non
 def test_sent_messages_are_found_by_any_form_of_their_provider_id(redis_url: str) -> None:
     async def scenario() -> list[str | None]:
         async with open_store(redis_url) as store:
-            await store.apply([], sent=[("smsc", ["1f"], "m1", 10.0), ("smsc", ["42", "43"], "m2", 11.0)])
+            sent = [
+                SentEntry("smsc", ["1f"], "m1", 10.0, 0, 1.0, True),
+                SentEntry("smsc", ["42", "43"], "m2", 11.0, 1, 2.0, False),
+            ]
             refs = [("smsc", "31"), ("smsc", "0000001F"), ("smsc", "43"), ("other", "42"), ("smsc", "zz")]
-            return await store.lookup_sent(refs)
+            await store.apply([], sent=sent)
+            return [hit[0] if hit else None for hit in await store.lookup_sent(refs)]
 
     assert asyncio.run(scenario()) == ["m1", "m1", "m2", None, None]
 

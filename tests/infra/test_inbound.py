@@ -14,7 +14,7 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage, Receipt, ReceiptStatus
 from engine.domain.types import Destination
 from engine.infra.records import packed_route
-from engine.infra.store import Change, Conversion, Inbound, MessageStore
+from engine.infra.store import Change, Conversion, Inbound, MessageStore, SentEntry
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
 from tests.infra.conftest import open_store
@@ -39,6 +39,11 @@ async def _sent(store: MessageStore, mid: str, status: MessageStatus, provider_i
     await store.accept([NewMessage(mid, "t", "+2348030000000", "ACME", "hi", Lane.OTP, 1.0)])
     fields = {"channel": "c", "arm": "3", "provider_ids": provider_id, "submitted_at": "2.0", "parts": "1"}
     await store.apply([Change(mid, 2.0, MessageStatus.SENT, packed_route(fields)), Change(mid, 5.0, status)])
+
+
+def _indexed(mid: str, provider_id: str, deadline: float) -> SentEntry:
+    """The index entry of a message as :func:`_sent` sent it."""
+    return SentEntry("c", [provider_id], mid, deadline, 3, 2.0, False)
 
 
 def test_a_conversion_corrects_unknown_and_teaches_the_router_once(redis_url: str) -> None:
@@ -70,7 +75,7 @@ def test_webhook_receipts_pushed_by_the_api_settle_messages(redis_url: str) -> N
         async with open_store(redis_url) as store:
             processor = ReceiptProcessor(store, RecordingRouter(), ManualClock(10.0), receipt_timeout_s=60.0)
             await _sent(store, "m", MessageStatus.SENT)
-            await store.apply([], sent=[("c", ["p1"], "m", 70.0)])
+            await store.apply([], sent=[_indexed("m", "p1", 70.0)])
             await Inbound(store.client, store.keys).push([Receipt("c", "p1", ReceiptStatus.DELIVERED, 8.0)])
             await processor.tick()
             record = (await store.fetch(["m"]))[0] or {}
@@ -78,6 +83,28 @@ def test_webhook_receipts_pushed_by_the_api_settle_messages(redis_url: str) -> N
             return record["status"], left
 
     assert asyncio.run(scenario()) == ("delivered", 0)  # and the stream entry is gone once processed
+
+
+def test_a_receipt_for_a_message_indexed_by_its_id_alone_settles_it_from_its_record(redis_url: str) -> None:
+    """Index entries written before the index kept a :class:`SentView` (an upgrade mid-traffic)."""
+
+    async def scenario() -> tuple[str, list[int], list[float]]:
+        async with open_store(redis_url) as store:
+            router = RecordingRouter()
+            processor = ReceiptProcessor(store, router, ManualClock(10.0), receipt_timeout_s=60.0)
+            await _sent(store, "m", MessageStatus.SENT)
+            await store.client.set(store.keys.provider_id("c", "p1"), "m")
+            await processor.ingest([Receipt("c", "p1", ReceiptStatus.DELIVERED, 8.0)])
+            await processor.flush()
+            record = (await store.fetch(["m"]))[0] or {}
+            batches = router.feedback_batches
+            return (
+                record["status"],
+                [int(a) for b in batches for a in b.arm],
+                [float(s) for b in batches for s in b.submitted_at],
+            )
+
+    assert asyncio.run(scenario()) == ("delivered", [3], [2.0])  # arm and submit time from the record
 
 
 def test_at_a_batch_deadline_only_its_silent_messages_become_unknown(redis_url: str) -> None:
@@ -89,7 +116,7 @@ def test_at_a_batch_deadline_only_its_silent_messages_become_unknown(redis_url: 
             processor = ReceiptProcessor(store, RecordingRouter(), clock, receipt_timeout_s=60.0)
             await _sent(store, "quiet", MessageStatus.SENT)
             await _sent(store, "heard", MessageStatus.SENT, provider_id="p2")
-            await store.apply([], sent=[("c", ["p1"], "quiet", 62.0), ("c", ["p2"], "heard", 62.0)])
+            await store.apply([], sent=[_indexed("quiet", "p1", 62.0), _indexed("heard", "p2", 62.0)])
             await processor.ingest([Receipt("c", "p2", ReceiptStatus.DELIVERED, 8.0)])
             await processor.tick()  # before the deadline: nothing times out
             early = {r["id"]: r["status"] for r in await store.fetch(["quiet", "heard"]) if r}
@@ -133,7 +160,7 @@ async def _feedback_setup(
     processor = ReceiptProcessor(store, router, clock, receipt_timeout_s=60.0, feedback_every_s=0.1)
     for pid in provider_ids:
         await _sent(store, f"m-{pid}", MessageStatus.SENT, provider_id=pid)
-        await store.apply([], sent=[("c", [pid], f"m-{pid}", 70.0)])
+        await store.apply([], sent=[_indexed(f"m-{pid}", pid, 70.0)])
     return processor, router, clock
 
 

@@ -7,8 +7,8 @@ import asyncio
 
 from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import NewMessage
-from engine.infra.records import Record, packed_route
-from engine.infra.store import Change, MessageStore
+from engine.infra.records import Record, SentView, packed_route
+from engine.infra.store import Change, MessageStore, SentEntry
 from tests.infra.conftest import open_store
 
 NG = "+2348030000000"
@@ -57,11 +57,38 @@ def test_a_canonical_match_wins_and_other_forms_are_tried_when_it_misses(redis_u
     async def scenario() -> tuple[list[str | None], list[str | None]]:
         async with open_store(redis_url) as store:
             # "16" reads as hex 0x16 = 22 and as decimal 16 = hex "10": its forms meet "10"'s.
-            await store.apply([], sent=[("smsc", ["10"], "ten", 10.0), ("smsc", ["0016"], "sixteen", 10.0)])
+            sent = [
+                SentEntry("smsc", ["10"], "ten", 10.0, 0, 1.0, False),
+                SentEntry("smsc", ["0016"], "sixteen", 10.0, 0, 1.0, False),
+            ]
+            await store.apply([], sent=sent)
             both = await store.lookup_sent([("smsc", "16"), ("smsc", "0010"), ("smsc", " "), ("smsc", "99")])
             await store.client.delete(store.keys.provider_id("smsc", "16"))
-            return both, await store.lookup_sent([("smsc", "16"), ("other", "16")])
+            after = await store.lookup_sent([("smsc", "16"), ("other", "16")])
+            return [hit[0] if hit else None for hit in both], [hit[0] if hit else None for hit in after]
 
     both, after = asyncio.run(scenario())
     assert both == ["sixteen", "ten", None, None]
     assert after == ["ten", None]  # "16" not indexed any more: found under its form "10"
+
+
+def test_the_index_keeps_what_correlating_needs_besides_the_state(redis_url: str) -> None:
+    async def scenario() -> list[tuple[str, SentView | None] | None]:
+        async with open_store(redis_url) as store:
+            sent = SentEntry("smsc", ["a 1", "b"], "m", 10.0, arm=4, submitted_at=2.5, implied=True)
+            await store.apply([], sent=[sent])
+            return await store.lookup_sent([("smsc", "b"), ("smsc", "a 1")])
+
+    view = SentView(4, 2.5, True, ("a 1", "b"))
+    assert asyncio.run(scenario()) == [("m", view), ("m", view)]  # under each part's id, spaces and all
+
+
+def test_an_index_entry_that_names_only_the_message_still_finds_it(redis_url: str) -> None:
+    """As an earlier version wrote them: the message is then read whole."""
+
+    async def scenario() -> list[tuple[str, SentView | None] | None]:
+        async with open_store(redis_url) as store:
+            await store.client.set(store.keys.provider_id("smsc", "7"), "m")
+            return await store.lookup_sent([("smsc", "7")])
+
+    assert asyncio.run(scenario()) == [("m", None)]
