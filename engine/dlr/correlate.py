@@ -34,6 +34,7 @@ import numpy as np
 from engine.dlr.ids import id_forms
 from engine.domain.enums import MessageStatus
 from engine.domain.messages import Receipt, ReceiptStatus
+from engine.domain.values import value_object
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 
 _STATUS = {
@@ -194,6 +195,7 @@ _set_status = SentRecord.__dict__["status"].__set__
 _set_part_errors = SentRecord.__dict__["part_errors"].__set__
 
 
+@value_object
 @dataclass(frozen=True, slots=True)
 class StatusUpdate:
     """A message's new status, for its history. ``correction``: a late receipt overrode ``unknown``."""

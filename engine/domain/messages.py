@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine.domain.enums import ErrorClass, Lane
-from engine.domain.pickling import by_fields
+from engine.domain.values import value_object
 
 
-@by_fields
+@value_object
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """What a channel is asked to send. ``id`` is ours and never changes across failover."""
@@ -23,7 +23,7 @@ class OutboundMessage:
     validity_s: float = 86_400.0
 
 
-@by_fields
+@value_object
 @dataclass(frozen=True, slots=True)
 class ChannelError:
     """Why a channel refused a submit, mapped at the adapter boundary.
@@ -43,7 +43,7 @@ class ChannelError:
     outcome_unknown: bool = False
 
 
-@by_fields
+@value_object
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
     """The channel's answer to one submit: accepted with its own id, or an error."""
@@ -73,7 +73,7 @@ class ReceiptStatus(StrEnum):
         return self is not ReceiptStatus.ENROUTE
 
 
-@by_fields
+@value_object
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """A delivery report from a channel, correlated later by ``(channel, provider_id)``."""
@@ -89,6 +89,7 @@ class Receipt:
     message_ref: str = ""
 
 
+@value_object
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message as accepted from a sender, before routing."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.domain.pickling import by_fields
+from engine.domain.values import value_object
 
 
-@by_fields
+@value_object
 @dataclass(frozen=True, slots=True)
 class Destination:
     """Where a message goes: country (ISO 3166 alpha-2) and, when known, the operator (MCC-MNC)."""

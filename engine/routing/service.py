@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.domain.clock import Clock
-from engine.domain.pickling import by_fields
 from engine.domain.types import Destination
+from engine.domain.values import value_object
 from engine.policies.batches import FeedbackBatch, RequestBatch
 from engine.policies.economics import Economics
 from engine.policies.registry import create
@@ -26,7 +26,7 @@ from engine.routing.router import Router
 from engine.routing.table import RouteTable
 
 
-@by_fields
+@value_object
 @dataclass(frozen=True, slots=True)
 class Choice:
     """One routing decision, with its reasons."""
