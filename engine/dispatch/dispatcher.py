@@ -33,13 +33,14 @@ from engine.domain.enums import Lane, MessageStatus
 from engine.domain.messages import ChannelError, OutboundMessage, SubmitResult
 from engine.domain.types import Destination
 from engine.errors import InvalidNumberError
-from engine.infra.records import IMPLIED_SENDING_AT, Record, packed_route, quietly_sent
+from engine.infra.records import IMPLIED_SENDING_AT, Record, packed_route, quietly_sent, time_text
 from engine.infra.store import Change, LaneStreams, MessageStore, SentEntry
 from engine.policies.batches import FeedbackBatch, FeedbackKind
 from engine.routing.service import Choice
 from engine.text.segments import part_count
 
 FINAL_OR_SENT = frozenset({MessageStatus.SENT}) | {s for s in MessageStatus if s.is_final}
+_STATUS = {s.value: s for s in MessageStatus}  # by value without Enum.__call__ (0.3 µs a message)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,8 @@ class Dispatcher:
         if record is None:
             ack.append(entry)  # a record that does not exist cannot be sent
             return None
-        status = MessageStatus(record["status"])
+        stored = record["status"]
+        status = _STATUS.get(stored) or MessageStatus(stored)  # an unknown value still raises
         if status in FINAL_OR_SENT:
             ack.append(entry)
             return None
@@ -197,7 +199,8 @@ class Dispatcher:
             )
             ack.append(entry)
             return None
-        avoid = [c for c in record.get("avoid", "").split(",") if c]
+        avoided = record.get("avoid")  # most messages never had a channel refuse them
+        avoid = [c for c in avoided.split(",") if c] if avoided else []
         return _Job(entry, record, destination, self.lane, part_count(record["body"]), avoid)
 
     async def _dispatch(self, jobs: list[_Job]) -> list[str]:
@@ -279,9 +282,9 @@ class Dispatcher:
                     done.append(job.entry)
                 elif result.accepted:
                     provider_ids = result.provider_id or ""
-                    route["provider_ids"], route["submitted_at"] = provider_ids, repr(t)
+                    route["provider_ids"], route["submitted_at"] = provider_ids, time_text(t)
                     if quiet:
-                        route[IMPLIED_SENDING_AT] = repr(now)
+                        route[IMPLIED_SENDING_AT] = time_text(now)
                     changes.append(Change(mid, t, MessageStatus.SENT, packed_route(route), implied=quiet))
                     pids, deadline = provider_ids.split(","), t + self.settings.receipt_timeout_s
                     sent.append(SentEntry(channel, pids, mid, deadline, choice.arm, t, quiet))

@@ -37,6 +37,7 @@ from engine.infra.records import (
     read_index_value,
     read_record,
     stored_fields,
+    time_text,
 )
 
 # redis-py's reply types are unions of every possible shape; clients here decode to str, so replies
@@ -86,8 +87,9 @@ class Change:
     implied: bool = False
 
 
-def _flat(fields: Mapping[str, str]) -> list[str]:
-    return [item for pair in fields.items() for item in pair]
+# Enum lookups as dicts: a property call per change otherwise (a hot path).
+_VALUES = {s: s.value for s in MessageStatus}
+_FINAL = frozenset(s for s in MessageStatus if s.is_final)
 
 
 def _event(status: MessageStatus, at: float, note: str = "") -> str:
@@ -194,32 +196,38 @@ class MessageStore:
         end of the journal are one atomic write.
         """
         batch = Batch()
-        finals: Counter[str] = Counter()
+        finals: Counter[MessageStatus] = Counter()
         merged: dict[str, tuple[dict[str, str], list[str]]] = {}
         for c in changes:
-            fields, events = merged.setdefault(c.message_id, ({}, []))
+            found = merged.get(c.message_id)
+            if found is None:
+                fields, events = merged[c.message_id] = ({}, [])
+            else:
+                fields, events = found
             if c.fields:
                 fields.update(c.fields)
-            if c.status is not None:
-                fields["status"] = c.status.value
-                fields["status_at"] = repr(c.at)
+            status = c.status
+            if status is not None:
+                fields["status"] = _VALUES[status]
+                fields["status_at"] = time_text(c.at)
                 if not c.implied:
-                    events.append(_event(c.status, c.at, c.note))
+                    events.append(_event(status, c.at, c.note))
                 if callbacks is None:
-                    self._notify(batch, c.message_id, c.status, c.at)
+                    self._notify(batch, c.message_id, status, c.at)
                 elif c.message_id in callbacks:
-                    self._notify(batch, c.message_id, c.status, c.at, known=True)
-                if c.status.is_final:
-                    finals[f"final:{c.status.value}"] += 1
+                    self._notify(batch, c.message_id, status, c.at, known=True)
+                if status in _FINAL:
+                    finals[status] += 1
                 if c.replaces is not None:  # a message is counted under one final status only
-                    finals[f"final:{c.replaces.value}"] -= 1
+                    finals[c.replaces] -= 1
+        message = self.keys.message
         for message_id, (fields, events) in merged.items():
             if events:
                 batch.add("RPUSH", self.keys.history(message_id), *events)
             if fields:
-                batch.add("HSET", self.keys.message(message_id), *_flat(fields))
-        for name, count in finals.items():  # one counter update per status, not per message
-            batch.add("HINCRBY", self.keys.counters(), name, str(count))
+                batch.add("HSET", message(message_id), *[item for pair in fields.items() for item in pair])
+        for final, count in finals.items():  # one counter update per status, not per message
+            batch.add("HINCRBY", self.keys.counters(), f"final:{final.value}", str(count))
         self._index(batch, sent)
         if sending_done is not None:
             lane, consumer = sending_done
