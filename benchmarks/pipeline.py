@@ -106,7 +106,8 @@ class Budget:
 
     @classmethod
     def of(cls, quick: bool, messages: int | None) -> Budget:
-        base = cls(4_000, 150, 25.0) if quick else cls(30_000, 1_000, 90.0)
+        # 100,000 messages: five seconds of traffic at the target, long enough to call sustained.
+        base = cls(4_000, 150, 25.0) if quick else cls(100_000, 1_000, 90.0)
         return replace(base, messages=messages) if messages else base
 
     def count(self, batch: int) -> int:
