@@ -5,7 +5,7 @@ messages in bulk (pipelined XADDs of ``ENQUEUE_CHUNK`` messages, dispatchers alr
 a durable embedded Redis (append-only file, ``appendfsync everysec``) and follows them through the
 lane streams, the router, fast healthy simulated channels (TPS limits that never bind, receipts
 after ~50 ms), receipt correlation and the router's statistics, at dispatcher batch sizes 1, 100
-and 1,000 (``DispatchSettings.batch_size``), in two modes:
+and 1,000 (``DispatchSettings.batch_size``), two dispatchers per lane (``--dispatchers``), in two modes:
 
 - ``ray``: the real :class:`Engine` (router, receipt, channel and dispatcher actors);
 - ``inproc``: :class:`benchmarks.pipeline_local.LocalEngine`, the same plain classes in one
@@ -89,6 +89,10 @@ FAST_CHANNEL: dict[str, str | float] = {
     "missing_rate": 0.0,
     "submit_latency_s": 0.001,
 }
+# Two dispatchers per lane (``a2p serve --dispatchers 2``): while one waits on the router, the
+# channels or Redis, the other works. Interleaved runs at batch 1,000: one per lane kept 1.66-1.70
+# of the two cores busy and sent 20.1-20.9k msgs/s; two per lane, 1.75-1.76 cores and 21.4-22.8k.
+DISPATCHERS_PER_LANE = 2
 TARGET_MSGS_PER_S = 20_000.0  # sustained end to end, Ray path, batch 1,000
 TARGET_RAY_RATIO = 1 / 3  # Ray path within 3x of the in-process reference at batch 1,000
 RESULTS = Path(__file__).parent / "results" / "pipeline.json"
@@ -280,8 +284,12 @@ async def command_calls(store: MessageStore) -> tuple[Counter[str], Counter[str]
     """Calls and µs spent per command so far, without this benchmark's own polling (XINFO, INFO).
     A script's µs include the commands it runs, which are counted under their own names too."""
     stats: dict[str, Any] = await store.client.info("commandstats")
-    own = {k.removeprefix("cmdstat_"): v for k, v in stats.items() if k not in {"cmdstat_xinfo", "cmdstat_info"}}
-    return Counter({k: int(v["calls"]) for k, v in own.items()}), Counter({k: int(v["usec"]) for k, v in own.items()})
+    own = {
+        k.removeprefix("cmdstat_"): v for k, v in stats.items() if k not in {"cmdstat_xinfo", "cmdstat_info"}
+    }
+    return Counter({k: int(v["calls"]) for k, v in own.items()}), Counter(
+        {k: int(v["usec"]) for k, v in own.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -352,13 +360,16 @@ def summarise(mode: str, batch: int, run: Run, receipts: dict[str, int], phases:
     )  # fmt: skip
 
 
-async def run_cell(mode: str, batch: int, budget: Budget, root: Path, seed: int) -> Cell:
+async def run_cell(
+    mode: str, batch: int, budget: Budget, root: Path, seed: int, *, dispatchers: int = DISPATCHERS_PER_LANE
+) -> Cell:
     tag = f"{mode}-b{batch}-{os.getpid()}"
     config = EngineConfig(
         route_table(),
         data_dir=root / tag,
         namespace=f"bench-{tag}",
         dispatch=DispatchSettings(batch_size=batch, receipt_timeout_s=600.0),
+        dispatchers_per_lane=dispatchers,
     )
     rng = np.random.default_rng(seed)
     numbers = mobile_numbers(REGIONS, NUMBERS_PER_REGION, rng)
@@ -380,7 +391,13 @@ async def run_cell(mode: str, batch: int, budget: Budget, root: Path, seed: int)
 
 
 async def run(
-    budget: Budget, seed: int, console: Console, batches: Sequence[int] = BATCHES, rounds: int = 1
+    budget: Budget,
+    seed: int,
+    console: Console,
+    batches: Sequence[int] = BATCHES,
+    rounds: int = 1,
+    *,
+    dispatchers: int = DISPATCHERS_PER_LANE,
 ) -> list[Cell]:
     """Every cell of every round, the rounds interleaved (the machine's speed drifts between them)."""
     root = Path(tempfile.mkdtemp(prefix="a2p-pipeline-"))
@@ -390,7 +407,9 @@ async def run(
             for batch in batches:
                 for mode in MODES:
                     started = time.time()
-                    cell = replace(await run_cell(mode, batch, budget, root, seed), round=r)
+                    cell = replace(
+                        await run_cell(mode, batch, budget, root, seed, dispatchers=dispatchers), round=r
+                    )
                     cells.append(cell)
                     console.log(
                         f"round {r + 1}/{rounds} {mode:6} batch {batch:>5,}: {cell.messages:,} msgs, "
@@ -558,6 +577,7 @@ def document(
     *,
     quick: bool,
     seed: int,
+    dispatchers: int,
 ) -> dict[str, Any]:
     settings = {
         "quick": quick,
@@ -569,7 +589,7 @@ def document(
         "modes": MODES,
         "enqueue_chunk": ENQUEUE_CHUNK,
         "lanes": [lane.label for lane in Lane],
-        "dispatchers_per_lane": 1,
+        "dispatchers_per_lane": dispatchers,
         "router_shards": 1,
         "policy": DEFAULT_POLICY,
         "decision_log": True,
@@ -602,6 +622,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds; the best of each cell counts"
     )
+    parser.add_argument(
+        "--dispatchers",
+        type=int,
+        default=DISPATCHERS_PER_LANE,
+        help="dispatcher actors per lane (a2p's --dispatchers)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=180)
@@ -614,7 +640,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         console.log(
             f"Ray call probe: {probe.wall_us:,.0f} µs wall and {probe.cpu_us:,.0f} µs of CPU per actor call"
         )
-        rounds = asyncio.run(run(budget, args.seed, console, args.batches, max(1, args.rounds)))
+        rounds = asyncio.run(
+            run(budget, args.seed, console, args.batches, max(1, args.rounds), dispatchers=args.dispatchers)
+        )
     finally:
         with contextlib.suppress(Exception):
             ray.shutdown()
@@ -627,7 +655,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
-            document(cells, rounds, verdict, budget, probe, quick=args.quick, seed=args.seed), indent=2
+            document(
+                cells,
+                rounds,
+                verdict,
+                budget,
+                probe,
+                quick=args.quick,
+                seed=args.seed,
+                dispatchers=args.dispatchers,
+            ),
+            indent=2,
         )
     )
     console.print(f"wrote {args.out}")
