@@ -118,6 +118,14 @@ def test_portability_fills_in_an_unknown_holder(table: OperatorTable) -> None:
     assert resolver.resolve("+12015550123").key == "US/310-260"
 
 
+def test_numbers_of_one_range_holder_share_one_destination(table: OperatorTable) -> None:
+    """So that a batch's pickle (the router call) holds each destination once."""
+    resolver = DestinationResolver(table)
+    first, second = resolver.resolve("+2348021234567"), resolver.resolve("+2348021234568")
+    assert first is second
+    assert first == Destination("NG", "621-20", "mobile")
+
+
 class CountingPortability:
     def __init__(self) -> None:
         self.asked: list[str] = []
