@@ -15,11 +15,11 @@ Reported per cell: the time from the first XADD to the last ``sent`` (throughput
 and to the last final status; enqueue -> submit and enqueue -> final latency percentiles, read back
 from each message's ``created_at`` / ``submitted_at`` / ``status_at``; the CPU used per process
 (driver, each actor class, redis-server) while the messages were being sent, as cores and as µs per
-message (the figure least skewed by other work on the machine); Redis commands per message (INFO
-commandstats); and the Ray overhead as a ratio (Ray msgs/s / in-process msgs/s). With all N
-enqueued at once, latency is mostly time spent waiting in the backlog: p50 is about half the drain
-time. Batch size 1 costs a round trip per message, so its cells are capped at
-``Budget.batch1_messages``.
+message (the figure least skewed by other work on the machine); Redis commands per message and the
+µs Redis spent inside them (INFO commandstats); and the Ray overhead as a ratio (Ray msgs/s /
+in-process msgs/s). With all N enqueued at once, latency is mostly time spent waiting in the
+backlog: p50 is about half the drain time. Batch size 1 costs a round trip per message, so its
+cells are capped at ``Budget.batch1_messages``.
 
 Before the cells, a probe times 200 Ray actor calls one at a time (wall and CPU per call, caller
 and actor together): the floor under every cross-actor hop, and the figure that moves most between
@@ -287,9 +287,9 @@ async def command_calls(store: MessageStore) -> tuple[Counter[str], Counter[str]
     own = {
         k.removeprefix("cmdstat_"): v for k, v in stats.items() if k not in {"cmdstat_xinfo", "cmdstat_info"}
     }
-    return Counter({k: int(v["calls"]) for k, v in own.items()}), Counter(
-        {k: int(v["usec"]) for k, v in own.items()}
-    )
+    calls = Counter({k: int(v["calls"]) for k, v in own.items()})
+    spent = Counter({k: int(v["usec"]) for k, v in own.items()})
+    return calls, spent
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ class Keys:
         return f"{self.namespace}:sending:{lane.label}"
 
     def provider_id(self, channel: str, form: str) -> str:
-        """String: our message id for one form of a channel's provider id."""
+        """String: the sent message one form of a channel's provider id names (its id and what
+        correlating its receipts needs, see :func:`~engine.infra.records.index_value`)."""
         return f"{self.namespace}:pid:{channel}:{form}"
 
     def deadlines(self) -> str:

@@ -64,7 +64,14 @@ class RouterService:
         lanes: NDArray[np.int64],
         avoid: Sequence[Sequence[str]] | None = None,
     ) -> list[Choice]:
-        contexts = np.array([self.router.context_of(d) for d in destinations], dtype=np.int64)
+        # A batch's messages share destination objects (the resolver interns them): each one's
+        # context and key are worked out once, by identity (hashing a dataclass costs more).
+        seen: dict[int, tuple[int, str]] = {}
+        for d in destinations:
+            if id(d) not in seen:
+                seen[id(d)] = (self.router.context_of(d), d.key)
+        known = [seen[id(d)] for d in destinations]
+        contexts = np.array([context for context, _ in known], dtype=np.int64)
         blocked = self._avoid_matrix(len(destinations), avoid)
         requests = RequestBatch(self.router.clock.now(), contexts, lanes, blocked)
         decision = self.router.policy.decide(requests)
@@ -89,18 +96,18 @@ class RouterService:
             choices.append(
                 Choice(
                     route_of[arm] if arm >= 0 else None, arm, price[arm] if arm >= 0 else 0.0,
-                    propensity, score, bool(explored), destinations[i].key, alternatives,
+                    propensity, score, bool(explored), known[i][1], alternatives,
                 )
             )  # fmt: skip
         return choices
 
     def _avoid_matrix(self, n: int, avoid: Sequence[Sequence[str]] | None) -> NDArray[np.int64] | None:
+        if not self._disabled and not any(avoid or ()):  # the usual batch: nothing to block
+            return None
         rows = [list(r) for r in avoid] if avoid else [[] for _ in range(n)]
         if self._disabled:
             rows = [r + sorted(self._disabled) for r in rows]
         width = max((len(r) for r in rows), default=0)
-        if width == 0:
-            return None
         ids = {name: i for i, name in enumerate(self.space.routes)}
         out = np.full((n, width), -1, dtype=np.int64)
         for i, row in enumerate(rows):
