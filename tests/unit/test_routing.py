@@ -11,6 +11,7 @@ from engine.errors import RouteTableError
 from engine.policies import ArmSpace, DecisionBatch, RequestBatch, create
 from engine.policies.static import LeastCost
 from engine.routing import Router, RouteTable, load_route_table, parse_route_table
+from engine.routing.service import RouterService
 
 TABLE = """
 [[channels]]
@@ -159,3 +160,38 @@ def test_simulated_channel_options_are_parsed(tmp_path: Path) -> None:
     assert table.channels[0].option("reject_p", 0.0) == 1.0
     with pytest.raises(RouteTableError, match="unknown field"):
         load_route_table(_table(tmp_path, '[[channels]]\nid = "a"\nreject_probability = 1.0\n'))
+
+
+def _service(tmp_path: Path) -> RouterService:
+    table = load_route_table(_table(tmp_path))
+    return RouterService(table, "least_cost", ManualClock(0.0), np.random.default_rng(1))
+
+
+def test_a_disabled_channel_gets_no_traffic_until_enabled_again(tmp_path: Path) -> None:
+    """What the supervisor does when a channel's circuit breaker opens, then closes."""
+    service = _service(tmp_path)
+    ng = Destination("NG", "621-20")
+    lanes = np.zeros(3, dtype=np.int64)
+    assert [c.channel for c in service.route([ng] * 3, lanes)] == ["ng-direct"] * 3  # the cheapest
+    service.set_channel_enabled("ng-direct", False)
+    assert [c.channel for c in service.route([ng] * 3, lanes)] == ["global"] * 3
+    service.set_channel_enabled("ng-direct", True)
+    assert [c.channel for c in service.route([ng] * 3, lanes)] == ["ng-direct"] * 3
+
+
+def test_each_message_avoids_only_its_own_channels(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    ng = Destination("NG", "621-20")
+    avoid: list[list[str]] = [[], ["ng-direct"], [], ["ng-direct", "global"]]
+    choices = service.route([ng] * 4, np.zeros(4, dtype=np.int64), avoid)
+    assert [c.channel for c in choices] == ["ng-direct", "global", "ng-direct", None]
+
+
+def test_equal_destinations_route_alike_whether_or_not_they_are_one_object(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    shared = Destination("NG", "621-20")
+    batch = [shared, Destination("NG", "621-20"), Destination("GB"), shared]
+    choices = service.route(batch, np.zeros(4, dtype=np.int64))
+    assert [(c.channel, c.context) for c in choices] == [
+        ("ng-direct", "NG/621-20"), ("ng-direct", "NG/621-20"), ("global", "GB/*"), ("ng-direct", "NG/621-20")
+    ]  # fmt: skip
