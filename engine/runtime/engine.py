@@ -164,11 +164,13 @@ class Engine:
             await self.ensure_running()
             healths = await self.health()
             await self._publish_health(healths)
-            for name, health in healths.items():
-                enabled = health is not None and health.circuit is not CircuitState.OPEN
-                for router in self.routers:
-                    with contextlib.suppress(*ACTOR_ERRORS):  # restarting: the next round tells it
-                        await router.set_channel_enabled.remote(name, enabled)
+            enabled = {
+                name: health is not None and health.circuit is not CircuitState.OPEN
+                for name, health in healths.items()
+            }
+            for router in self.routers:
+                with contextlib.suppress(*ACTOR_ERRORS):  # restarting: the next round tells it
+                    await router.set_channels_enabled.remote(enabled)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
 

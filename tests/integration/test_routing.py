@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from collections import Counter
@@ -172,6 +173,30 @@ def test_failover_keeps_the_message_and_fails_when_every_route_refuses(tmp_path:
         assert {r["avoid"] for r in ke} == {"refuse-x,refuse-y"}
 
     asyncio.run(scenario())
+
+
+def test_a_channel_whose_circuit_opens_gets_no_traffic_while_it_is_open(tmp_path: Path) -> None:
+    # Least cost would try the refusing cheap channel first every time. Once its circuit breaker has
+    # opened, the supervisor takes it out of the router's choices (within a round, one second): new
+    # messages go straight to the good channel instead of failing over from a circuit-open refusal.
+    async def scenario() -> list[tuple[str, str]]:
+        async with running(config(tmp_path, FAILOVER, policy="least_cost")) as run:
+            await run.engine.accept(traffic(["NG"], 50, [Lane.TRANSACTIONAL], seed=7))
+            health = run.engine.store.client
+
+            async def cheap_open() -> bool:
+                raw = await health.hget(run.engine.keys.channel_health(), "cheap")
+                return raw is not None and json.loads(raw)["circuit"] == "open"
+
+            await run.wait_until(cheap_open, 15, "the cheap channel's circuit breaker to open")
+            await asyncio.sleep(1.5)  # the supervisor's next round tells the router (cool-down: 10 s)
+            later = traffic(["NG"], 50, [Lane.TRANSACTIONAL], seed=8)
+            await run.engine.accept(later)
+            ids = [m.id for m in later]
+            await run.wait_all_final(ids, timeout_s=30)
+            return [(r["channel"], r["attempts"]) for r in await run.records(ids)]
+
+    assert Counter(asyncio.run(scenario())) == {("good", "1"): 50}
 
 
 SLOW_LINK = """
