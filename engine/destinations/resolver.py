@@ -72,7 +72,6 @@ class DestinationResolver:
     ) -> None:
         self.operators = operators
         self.portability: PortabilityLookup = NoPortability() if portability is None else portability
-        self._no_portability = isinstance(self.portability, NoPortability)
         self.cache_size = cache_size
         # Keeps every compiled metadata regex (6-10x faster on a global mix); only in newer
         # phonenumbers releases.
@@ -86,8 +85,6 @@ class DestinationResolver:
     def resolve(self, number: str) -> Destination:
         """Country and operator of a mobile number; InvalidNumberError for anything else."""
         found = self._range(number)
-        if self._no_portability:  # nothing to look up: the range's own destination, made once
-            return found.destination
         ported = self.portability.lookup(found.e164)
         if not ported:
             return found.destination
